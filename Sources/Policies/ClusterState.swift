@@ -1,0 +1,280 @@
+/// Errors from the engine's mutation methods: a caller asked for something impossible.
+/// These are bugs in the caller (or bad input that must be rejected before), never normal flow.
+public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
+    case unknownJob(JobID)
+    case duplicateJob(JobID)
+    case unknownNode(NodeID)
+    case allocationDoesNotFit(JobID, NodeID)
+    case notRunning(JobID)
+
+    public var description: String {
+        switch self {
+        case .unknownJob(let j): "job \(j) is not queued"
+        case .duplicateJob(let j): "job \(j) was already submitted"
+        case .unknownNode(let n): "node \(n) does not exist"
+        case .allocationDoesNotFit(let j, let n): "job \(j) does not fit on node \(n)"
+        case .notRunning(let j): "job \(j) is not running"
+        }
+    }
+}
+
+import DequeModule
+
+/// The whole state the policies see: nodes, the queue, running jobs and per-user usage.
+///
+/// The simulator and the live coordinator mutate it only through the methods below (`submit`,
+/// `start`, `finish`, `nodeJoined`, `nodeLost`, ...), so accounting is identical on both sides.
+/// The queue is kept in submission order (by `Job.seq`), which is FCFS order.
+public struct ClusterState: Sendable {
+    public private(set) var nodes: [NodeState] = []
+    /// Queued jobs in submission order.
+    public private(set) var queue: Deque<Job> = []
+    public private(set) var running: [JobID: RunningJob] = [:]
+    public private(set) var usage: UsageLedger
+    /// Fair-share entitlement per user (any positive scale; missing users get 1).
+    public var shares: [UserID: Double]
+    /// Running jobs per user (for per-user concurrency caps).
+    public private(set) var runningPerUser: [UserID: Int] = [:]
+    /// Outcomes of finished jobs that some job depends on (or of all jobs if `keepAllOutcomes`).
+    public private(set) var outcomes: [JobID: JobStatus] = [:]
+    public var keepAllOutcomes = false
+    private var watched: Set<JobID> = []
+    /// Queued jobs that have dependencies (so passes skip dependency checks when there are none).
+    public private(set) var queuedWithDependencies = 0
+    /// Processor capacity over nodes that are not down.
+    public private(set) var liveCapacityCPUs = 0
+    /// Free resources per node (mirror of `nodes[i].free`, kept for O(1) views).
+    public private(set) var freeByNode: [Resources] = []
+    /// `nodes[i].status == .up`.
+    public private(set) var upMask: [Bool] = []
+    /// Number of nodes with status up.
+    public private(set) var upCount = 0
+    /// Free processors summed over up nodes.
+    public private(set) var freeCPUsOnUpNodes = 0
+    /// Nodes that have daily hours (checked against `now` when building a view).
+    public private(set) var nodesWithHours: [NodeID] = []
+
+    public init(halfLife: Micros? = 7 * Time.day, shares: [UserID: Double] = [:]) {
+        self.usage = UsageLedger(halfLife: halfLife)
+        self.shares = shares
+    }
+
+    // MARK: nodes
+
+    /// Adds a node (status `up`) and returns its id.
+    @discardableResult
+    public mutating func nodeJoined(_ spec: NodeSpec, now: Instant) -> NodeID {
+        nodes.append(NodeState(spec: spec, status: .up, free: spec.capacity, runningJobs: 0))
+        freeByNode.append(spec.capacity)
+        upMask.append(true)
+        upCount += 1
+        freeCPUsOnUpNodes += spec.capacity.cpus
+        if spec.hours != nil { nodesWithHours.append(nodes.count - 1) }
+        liveCapacityCPUs += spec.capacity.cpus
+        return nodes.count - 1
+    }
+
+    /// A node that was down comes back (same id, same spec).
+    public mutating func nodeReturned(_ id: NodeID, now: Instant) throws(EngineError) {
+        guard nodes.indices.contains(id) else { throw .unknownNode(id) }
+        if nodes[id].status == .down { liveCapacityCPUs += nodes[id].spec.capacity.cpus }
+        setStatus(id, .up)
+    }
+
+    private mutating func setStatus(_ id: NodeID, _ status: NodeStatus) {
+        let wasUp = upMask[id]
+        nodes[id].status = status
+        upMask[id] = status == .up
+        upCount += (upMask[id] ? 1 : 0) - (wasUp ? 1 : 0)
+        if wasUp && !upMask[id] { freeCPUsOnUpNodes -= freeByNode[id].cpus }
+        if !wasUp && upMask[id] { freeCPUsOnUpNodes += freeByNode[id].cpus }
+    }
+
+    private mutating func adjustFree(_ id: NodeID, by r: Resources, adding: Bool) {
+        if adding {
+            nodes[id].free += r
+            freeByNode[id] += r
+            if upMask[id] { freeCPUsOnUpNodes += r.cpus }
+        } else {
+            nodes[id].free -= r
+            freeByNode[id] -= r
+            if upMask[id] { freeCPUsOnUpNodes -= r.cpus }
+        }
+    }
+
+    /// Marks a node draining (no new work) or up again.
+    public mutating func setDraining(_ id: NodeID, _ draining: Bool) throws(EngineError) {
+        guard nodes.indices.contains(id) else { throw .unknownNode(id) }
+        guard nodes[id].status != .down else { return }
+        setStatus(id, draining ? .draining : .up)
+    }
+
+    /// A node is gone. Jobs running on it are removed from `running` and returned: the caller
+    /// requeues them (`requeue`) or records them failed. O(running).
+    public mutating func nodeLost(_ id: NodeID, now: Instant) throws(EngineError) -> [RunningJob] {
+        guard nodes.indices.contains(id) else { throw .unknownNode(id) }
+        if nodes[id].status != .down { liveCapacityCPUs -= nodes[id].spec.capacity.cpus }
+        setStatus(id, .down)
+        let victims = running.values.filter { r in r.allocation.slices.contains { $0.node == id } }
+            .sorted { $0.job.seq < $1.job.seq }
+        for v in victims { release(v, now: now) }
+        return victims
+    }
+
+    // MARK: jobs
+
+    /// Puts a job in the queue. O(1) amortized (O(queue) if it arrives out of order).
+    public mutating func submit(_ job: Job, now: Instant) {
+        for d in job.dependencies { watched.insert(d) }
+        if !job.dependencies.isEmpty { queuedWithDependencies += 1 }
+        if let last = queue.last, last.seq > job.seq {
+            let i = queue.firstIndex { $0.seq > job.seq } ?? queue.endIndex
+            queue.insert(job, at: i)
+        } else {
+            queue.append(job)
+        }
+    }
+
+    /// A job that lost its node or lease goes back to the queue at its original position.
+    public mutating func requeue(_ job: Job, now: Instant) { submit(job, now: now) }
+
+    /// Records the outcome of a job finished elsewhere (rebuilding state from a database).
+    public mutating func recordOutcome(_ id: JobID, _ status: JobStatus) { outcomes[id] = status }
+
+    /// Starts a queued job on `allocation`. O(queue position + slices).
+    public mutating func start(_ id: JobID, on allocation: Allocation, now: Instant) throws(EngineError) {
+        guard let qi = queue.firstIndex(where: { $0.id == id }) else { throw .unknownJob(id) }
+        for s in allocation.slices {
+            guard nodes.indices.contains(s.node) else { throw .unknownNode(s.node) }
+            guard s.resources.fits(in: nodes[s.node].free) else { throw .allocationDoesNotFit(id, s.node) }
+        }
+        let job = queue.remove(at: qi)
+        if !job.dependencies.isEmpty { queuedWithDependencies -= 1 }
+        place(RunningJob(job: job, allocation: allocation, start: now), now: now)
+    }
+
+    /// Starts every decision of a pass at once. One O(queue) compaction at most (O(k) when the
+    /// started jobs are the head of the queue, as under FCFS). Returns the started jobs in
+    /// decision order. Validates everything before changing anything.
+    @discardableResult
+    public mutating func startAll(_ decisions: [StartDecision], now: Instant) throws(EngineError) -> [RunningJob] {
+        guard !decisions.isEmpty else { return [] }
+        var trial = freeByNode
+        for d in decisions {
+            for s in d.allocation.slices {
+                guard trial.indices.contains(s.node) else { throw .unknownNode(s.node) }
+                guard s.resources.fits(in: trial[s.node]) else { throw .allocationDoesNotFit(d.job, s.node) }
+                trial[s.node] -= s.resources
+            }
+        }
+        let ids = Set(decisions.map(\.job))
+        guard ids.count == decisions.count else { throw .duplicateJob(decisions[0].job) }
+        var found: [JobID: Job] = [:]
+        found.reserveCapacity(ids.count)
+        var prefix = 0
+        while prefix < queue.count && prefix < ids.count && ids.contains(queue[prefix].id) {
+            found[queue[prefix].id] = queue[prefix]
+            prefix += 1
+        }
+        if prefix == ids.count {
+            queue.removeFirst(prefix)
+        } else {
+            for j in queue where ids.contains(j.id) { found[j.id] = j }
+            guard found.count == ids.count else {
+                throw .unknownJob(decisions.first { found[$0.job] == nil }!.job)
+            }
+            queue.removeAll { ids.contains($0.id) }
+        }
+        var out: [RunningJob] = []
+        out.reserveCapacity(decisions.count)
+        for d in decisions {
+            if !found[d.job]!.dependencies.isEmpty { queuedWithDependencies -= 1 }
+            let r = RunningJob(job: found[d.job]!, allocation: d.allocation, start: now)
+            place(r, now: now)
+            out.append(r)
+        }
+        return out
+    }
+
+    /// Re-attaches a job that is known to be running (rebuilding live state after a restart).
+    public mutating func adoptRunning(_ job: Job, on allocation: Allocation, since start: Instant, now: Instant) {
+        if let i = queue.firstIndex(where: { $0.id == job.id }) {
+            if !queue[i].dependencies.isEmpty { queuedWithDependencies -= 1 }
+            queue.remove(at: i)
+        }
+        place(RunningJob(job: job, allocation: allocation, start: start), now: now)
+    }
+
+    private mutating func place(_ r: RunningJob, now: Instant) {
+        for s in r.allocation.slices {
+            adjustFree(s.node, by: s.resources, adding: false)
+            nodes[s.node].runningJobs += 1
+        }
+        running[r.job.id] = r
+        runningPerUser[r.job.user, default: 0] += 1
+        usage.changeRate(of: r.job.user, by: r.allocation.total.cpus, at: now)
+    }
+
+    private mutating func release(_ r: RunningJob, now: Instant) {
+        for s in r.allocation.slices {
+            adjustFree(s.node, by: s.resources, adding: true)
+            nodes[s.node].runningJobs -= 1
+        }
+        running[r.job.id] = nil
+        runningPerUser[r.job.user, default: 1] -= 1
+        if runningPerUser[r.job.user] == 0 { runningPerUser[r.job.user] = nil }
+        usage.changeRate(of: r.job.user, by: -r.allocation.total.cpus, at: now)
+    }
+
+    /// A running job ended. Returns its record. O(slices).
+    @discardableResult
+    public mutating func finish(_ id: JobID, status: JobStatus, now: Instant) throws(EngineError) -> RunningJob {
+        guard let r = running[id] else { throw .notRunning(id) }
+        release(r, now: now)
+        if keepAllOutcomes || watched.contains(id) { outcomes[id] = status }
+        return r
+    }
+
+    /// Removes a queued job (cancelled, or failed because a dependency failed). O(queue).
+    @discardableResult
+    public mutating func dequeue(_ id: JobID, status: JobStatus) -> Job? {
+        guard let i = queue.firstIndex(where: { $0.id == id }) else { return nil }
+        if keepAllOutcomes || watched.contains(id) { outcomes[id] = status }
+        if !queue[i].dependencies.isEmpty { queuedWithDependencies -= 1 }
+        return queue.remove(at: i)
+    }
+
+    // MARK: queries
+
+    /// Whether the job's dependencies allow it to start: nil when ready.
+    public func dependencyBlock(_ job: Job) -> PendingReason? {
+        for d in job.dependencies {
+            switch outcomes[d] {
+            case .succeeded?: continue
+            case nil: return .dependency(d)
+            default: return .dependencyFailed(d)
+            }
+        }
+        return nil
+    }
+
+    /// Whether some combination of nodes that are not down could ever host the job if the
+    /// cluster were empty. O(1) for pooled jobs, O(nodes) otherwise.
+    public func couldEverHost(_ r: ResourceRequest) -> Bool {
+        if r.isPooled { return r.cpus <= liveCapacityCPUs }
+        if r.spread {
+            let per = r.memoryPerCPU
+            var total = 0
+            for n in nodes where n.status != .down && n.spec.offers(r.labels) {
+                let c = n.spec.capacity
+                total += per > 0 ? min(c.cpus, c.memoryMB / per) : c.cpus
+                if total >= r.cpus { return true }
+            }
+            return false
+        }
+        return nodes.contains { $0.status != .down && $0.spec.offers(r.labels) && r.resources.fits(in: $0.spec.capacity) }
+    }
+
+    /// Total processors in running allocations.
+    public var busyCPUs: Int { running.values.reduce(0) { $0 + $1.allocation.total.cpus } }
+}

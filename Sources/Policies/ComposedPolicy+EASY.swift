@@ -1,0 +1,81 @@
+extension ComposedPolicy {
+    /// EASY backfilling. Jobs start in order while they fit; the first that does not becomes the
+    /// head and gets a reservation at the shadow time, the earliest estimated end of running jobs
+    /// (including those started in this pass) after which it fits. A later job starts now if it
+    /// fits and either ends by the shadow time or leaves enough at the shadow time for the head.
+    /// O(q + r log r) for pooled jobs; non-pooled candidates add O(nodes) each.
+    mutating func easy(_ ordered: QueueOrdering, _ ctx: inout PassContext) {
+        var head: Job?
+        var shadow = Instant.max
+        var projected = ctx.view
+        let nodes = ctx.state.nodes
+        for i in ordered {
+            if head != nil && !ctx.explain {
+                // Nothing more can start; and a job larger than what is free cannot backfill.
+                if ctx.view.totalCPUs == 0 { return }
+                if ctx.state.queue[i].request.cpus > ctx.view.totalCPUs { continue }
+            }
+            let job = ctx.state.queue[i]
+            if let r = ctx.gate(job) { ctx.pend(job, r); continue }
+            guard let h = head else {
+                if let a = placement.choose(job.request, in: ctx.view, nodes: nodes) {
+                    ctx.start(job, a, placement: &placement)
+                    continue
+                }
+                let r = ctx.whyNot(job)
+                ctx.pend(job, r)
+                if r == .neverEligible { continue }
+                head = job
+                (shadow, projected) = project(job, ctx)
+                if shadow != .max { ctx.pass.reservations.append((job.id, shadow)) }
+                continue
+            }
+            let endsInTime = shadow == .max || ctx.now + job.estimate <= shadow
+            if !endsInTime && job.request.isPooled && h.request.isPooled
+                && projected.totalCPUs - job.request.cpus < h.request.cpus {
+                // Cheap rejection before placing: it would take what the head needs.
+                ctx.pend(job, placement.fits(job.request, in: ctx.view, nodes: nodes) ? .priority(blockedBy: h.id) : ctx.whyNot(job))
+                continue
+            }
+            guard let a = placement.choose(job.request, in: ctx.view, nodes: nodes) else {
+                ctx.pend(job, ctx.whyNot(job))
+                continue
+            }
+            if endsInTime {
+                ctx.start(job, a, placement: &placement)
+            } else if h.request.isPooled {
+                if projected.totalCPUs - a.total.cpus >= h.request.cpus {
+                    projected.take(a)
+                    ctx.start(job, a, placement: &placement)
+                } else {
+                    ctx.pend(job, .priority(blockedBy: h.id))
+                }
+            } else {
+                projected.take(a)
+                if placement.fits(h.request, in: projected, nodes: nodes) {
+                    ctx.start(job, a, placement: &placement)
+                } else {
+                    projected.give(a)
+                    ctx.pend(job, .priority(blockedBy: h.id))
+                }
+            }
+        }
+    }
+
+    /// The shadow time for `head` and the free resources projected at that time.
+    /// `.max` when the head cannot fit even after every running job ends (nodes down or closed).
+    func project(_ head: Job, _ ctx: PassContext) -> (Instant, CapacityView) {
+        var p = ctx.view
+        let rel = ctx.releases()
+        var k = 0
+        while k < rel.count {
+            let t = rel[k].end
+            while k < rel.count && rel[k].end == t {
+                p.give(rel[k].allocation)
+                k += 1
+            }
+            if placement.fits(head.request, in: p, nodes: ctx.state.nodes) { return (t, p) }
+        }
+        return (.max, p)
+    }
+}

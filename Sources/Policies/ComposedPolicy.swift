@@ -1,0 +1,104 @@
+/// How jobs behind a blocked one may start.
+public enum BackfillKind: String, Sendable, CaseIterable, Codable {
+    /// Strict order: the first job that cannot start blocks all behind it.
+    case none
+    /// EASY (Lifka 1995; Mu'alem & Feitelson 2001): the first blocked job gets a reservation at
+    /// the earliest time running jobs' estimates free enough resources; a later job may start now
+    /// if it ends before that time or does not touch what the reservation needs.
+    case easy
+    /// Conservative: every queued job gets a reservation (up to a depth), and a job starts only
+    /// if it delays no earlier reservation. Reservations persist across passes and only move
+    /// earlier (compression), unless a running job overruns its estimate.
+    case conservative
+    /// Greedy: any job that fits starts, in queue order, with no reservation (HTCondor-like
+    /// matchmaking; large jobs can starve).
+    case any
+}
+
+/// Options shared by the composed policies.
+public struct PolicyOptions: Sendable, Hashable {
+    /// Maximum running jobs per user; nil for no cap.
+    public var userCap: Int?
+    /// Conservative backfilling: at most this many jobs hold future reservations (Slurm's
+    /// `bf_max_job_test`); jobs beyond it start only if they delay no reservation.
+    public var reservationDepth: Int
+
+    public init(userCap: Int? = nil, reservationDepth: Int = 200) {
+        self.userCap = userCap
+        self.reservationDepth = reservationDepth
+    }
+}
+
+/// A policy composed of a queue order, a placement rule and a backfilling mode.
+public struct ComposedPolicy: SchedulingPolicy {
+    public var order: QueueOrder
+    public var placement: Placement
+    public var backfill: BackfillKind
+    public var options: PolicyOptions
+    /// Conservative backfilling's plan: reservation time per job, kept between passes.
+    public internal(set) var plan: [JobID: Instant] = [:]
+
+    public init(order: QueueOrder, placement: PlacementKind = .firstFit, backfill: BackfillKind = .none,
+                options: PolicyOptions = PolicyOptions()) {
+        self.order = order
+        self.placement = Placement(placement)
+        self.backfill = backfill
+        self.options = options
+    }
+
+    public var name: String {
+        var s = order.rawValue
+        if backfill != .none { s += "+" + backfill.rawValue }
+        if placement.kind != .firstFit { s += ":" + placement.kind.rawValue }
+        return s
+    }
+
+    public mutating func schedule(_ state: ClusterState, now: Instant, explain: Bool) -> SchedulePass {
+        var ctx = PassContext(state, now: now, explain: explain, userCap: options.userCap)
+        guard !state.queue.isEmpty else { plan = [:]; return ctx.pass }
+        let ordered = order.arrange(state, now: now)
+        switch backfill {
+        case .none: strict(ordered, &ctx)
+        case .any: greedy(ordered, &ctx)
+        case .easy: easy(ordered, &ctx)
+        case .conservative: conservative(ordered, &ctx)
+        }
+        return ctx.pass
+    }
+
+    private mutating func strict(_ ordered: QueueOrdering, _ ctx: inout PassContext) {
+        var blocker: JobID?
+        for i in ordered {
+            let job = ctx.state.queue[i]
+            if let r = ctx.gate(job) { ctx.pend(job, r); continue }
+            if let b = blocker {
+                if !ctx.explain { return }
+                ctx.pend(job, .priority(blockedBy: b))
+                continue
+            }
+            if let a = placement.choose(job.request, in: ctx.view, nodes: ctx.state.nodes) {
+                ctx.start(job, a, placement: &placement)
+            } else {
+                let r = ctx.whyNot(job)
+                ctx.pend(job, r)
+                if r != .neverEligible { blocker = job.id }
+            }
+        }
+    }
+
+    private mutating func greedy(_ ordered: QueueOrdering, _ ctx: inout PassContext) {
+        for i in ordered {
+            if !ctx.explain {
+                if ctx.view.totalCPUs == 0 { return }
+                if ctx.state.queue[i].request.cpus > ctx.view.totalCPUs { continue }
+            }
+            let job = ctx.state.queue[i]
+            if let r = ctx.gate(job) { ctx.pend(job, r); continue }
+            if let a = placement.choose(job.request, in: ctx.view, nodes: ctx.state.nodes) {
+                ctx.start(job, a, placement: &placement)
+            } else {
+                ctx.pend(job, ctx.whyNot(job))
+            }
+        }
+    }
+}

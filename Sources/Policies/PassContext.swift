@@ -1,0 +1,82 @@
+/// The working state of one scheduling pass: what is still free, who runs how much, what was
+/// decided so far. Shared by every backfilling mode so that gating and bookkeeping are written
+/// once.
+struct PassContext {
+    let state: ClusterState
+    let now: Instant
+    let explain: Bool
+    let userCap: Int?
+    var view: CapacityView
+    var perUser: [UserID: Int]
+    var pass = SchedulePass()
+    /// Jobs started in this pass, for projections of future free resources.
+    var started: [RunningJob] = []
+
+    init(_ state: ClusterState, now: Instant, explain: Bool, userCap: Int?) {
+        self.state = state
+        self.now = now
+        self.explain = explain
+        self.userCap = userCap
+        self.view = CapacityView(state, now: now)
+        self.perUser = userCap == nil ? [:] : state.runningPerUser
+        if state.queuedWithDependencies > 0 {
+            for j in state.queue where !j.dependencies.isEmpty {
+                if case .dependencyFailed? = state.dependencyBlock(j) { pass.doomed.append(j.id) }
+            }
+        }
+    }
+
+    /// Reasons a job may not start regardless of resources: dependencies and the user cap.
+    func gate(_ job: Job) -> PendingReason? {
+        if !job.dependencies.isEmpty, let r = state.dependencyBlock(job) { return r }
+        if let cap = userCap, perUser[job.user, default: 0] >= cap { return .userCap(cap) }
+        return nil
+    }
+
+    /// Why a job that does not fit now waits: never, hours, or resources.
+    func whyNot(_ job: Job) -> PendingReason {
+        if !state.couldEverHost(job.request) { return .neverEligible }
+        if explain && state.nodes.contains(where: { $0.spec.hours != nil }) {
+            // Would it fit if every up node were inside its hours?
+            var free = view.free
+            for (i, n) in state.nodes.enumerated() where n.status == .up && !view.accepting[i] { free[i] = n.free }
+            let open = CapacityView(free: free, accepting: state.nodes.map { $0.status == .up })
+            if Placement(.firstFit).choose(job.request, in: open, nodes: state.nodes) != nil { return .outsideNodeHours }
+        }
+        return .resources
+    }
+
+    mutating func pend(_ job: Job, _ reason: PendingReason) {
+        if explain { pass.pending.append((job.id, reason)) }
+    }
+
+    mutating func start(_ job: Job, _ allocation: Allocation, placement: inout Placement) {
+        view.take(allocation)
+        placement.commit(allocation)
+        if userCap != nil { perUser[job.user, default: 0] += 1 }
+        pass.starts.append(StartDecision(job: job.id, allocation: allocation))
+        started.append(RunningJob(job: job, allocation: allocation, start: now))
+    }
+
+    /// Running jobs (from the state and this pass) as (estimated end, allocation), ordered by
+    /// end then submission sequence. Jobs past their estimate are assumed to end just after now.
+    func releases() -> [(end: Instant, seq: Int, allocation: Allocation)] {
+        var out: [(end: Instant, seq: Int, allocation: Allocation)] = []
+        out.reserveCapacity(state.running.count + started.count)
+        for r in state.running.values { out.append((max(r.estimatedEnd, now + 1), r.job.seq, r.allocation)) }
+        for r in started { out.append((max(r.estimatedEnd, now + 1), r.job.seq, r.allocation)) }
+        out.sort { ($0.end, $0.seq) < ($1.end, $1.seq) }
+        return out
+    }
+}
+
+extension CapacityView {
+    /// A view from explicit free vectors and acceptance flags.
+    init(free: [Resources], accepting: [Bool]) {
+        self.free = free
+        self.accepting = accepting
+        var t = 0
+        for i in free.indices where accepting[i] { t += free[i].cpus }
+        self.totalCPUs = t
+    }
+}

@@ -1,0 +1,132 @@
+/// Where a job goes among the nodes that can take it.
+public enum PlacementKind: String, Sendable, CaseIterable, Codable {
+    /// Lowest-numbered node that fits.
+    case firstFit = "first-fit"
+    /// The node left with the least spare after placing (GPUs first, then processors, then
+    /// memory), which keeps large and GPU nodes free for jobs that need them.
+    case bestFit = "best-fit"
+    /// The node with the lowest processor load (used / capacity), spreading work out.
+    case leastLoaded = "least-loaded"
+    /// The next fitting node after the one used last.
+    case roundRobin = "round-robin"
+}
+
+/// A placement rule with its state (the round-robin cursor). Pure functions of the view.
+public struct Placement: Sendable {
+    public var kind: PlacementKind
+    /// Round-robin: the node to try first next time.
+    public private(set) var cursor = 0
+
+    public init(_ kind: PlacementKind) { self.kind = kind }
+
+    /// Chooses where `request` goes in `view`, or nil if it does not fit now.
+    /// O(1) rejection for pooled jobs that exceed free processors; otherwise O(nodes)
+    /// (O(nodes log nodes) for spread jobs under best-fit and least-loaded).
+    public func choose(_ request: ResourceRequest, in view: CapacityView, nodes: [NodeState]) -> Allocation? {
+        if request.spread {
+            if request.isPooled && request.cpus > view.totalCPUs { return nil }
+            return chooseSpread(request, view, nodes)
+        }
+        let need = request.resources
+        var best = -1
+        let n = view.free.count
+        switch kind {
+        case .firstFit, .roundRobin:
+            let startAt = kind == .roundRobin && n > 0 ? cursor % n : 0
+            for k in 0..<n {
+                let i = (startAt + k) % n
+                if view.accepting[i] && need.fits(in: view.free[i]) && (request.labels.isEmpty || nodes[i].spec.offers(request.labels)) { best = i; break }
+            }
+        case .bestFit:
+            var bestKey = (Int.max, Int.max, Int.max)
+            for i in 0..<n where view.accepting[i] && need.fits(in: view.free[i]) && (request.labels.isEmpty || nodes[i].spec.offers(request.labels)) {
+                let left = view.free[i] - need
+                let key = (left.gpus, left.cpus, left.memoryMB)
+                if key < bestKey { bestKey = key; best = i }
+            }
+        case .leastLoaded:
+            for i in 0..<n where view.accepting[i] && need.fits(in: view.free[i]) && (request.labels.isEmpty || nodes[i].spec.offers(request.labels)) {
+                if best < 0 || Self.lessLoaded(i, than: best, view, nodes) { best = i }
+            }
+        }
+        guard best >= 0 else { return nil }
+        return Allocation([Slice(node: best, resources: need)])
+    }
+
+    /// Whether `request` fits `view` now: O(1) for pooled jobs, else a full `choose`.
+    @inlinable public func fits(_ request: ResourceRequest, in view: CapacityView, nodes: [NodeState]) -> Bool {
+        if request.isPooled { return request.cpus <= view.totalCPUs }
+        return choose(request, in: view, nodes: nodes) != nil
+    }
+
+    /// Records that a job was placed on `allocation` (advances the round-robin cursor).
+    public mutating func commit(_ allocation: Allocation) {
+        if kind == .roundRobin, let last = allocation.slices.last { cursor = last.node + 1 }
+    }
+
+    /// used_a / cap_a < used_b / cap_b, compared exactly; ties go to more free processors,
+    /// then the lower index.
+    static func lessLoaded(_ a: Int, than b: Int, _ view: CapacityView, _ nodes: [NodeState]) -> Bool {
+        let ca = nodes[a].spec.capacity.cpus, cb = nodes[b].spec.capacity.cpus
+        let ua = ca - view.free[a].cpus, ub = cb - view.free[b].cpus
+        let l = ua * max(cb, 1), r = ub * max(ca, 1)
+        if l != r { return l < r }
+        if view.free[a].cpus != view.free[b].cpus { return view.free[a].cpus > view.free[b].cpus }
+        return a < b
+    }
+
+    private func chooseSpread(_ r: ResourceRequest, _ view: CapacityView, _ nodes: [NodeState]) -> Allocation? {
+        let per = r.memoryPerCPU
+        @inline(__always) func usable(_ i: Int) -> Int {
+            guard view.accepting[i], r.labels.isEmpty || nodes[i].spec.offers(r.labels) else { return 0 }
+            let f = view.free[i]
+            return per > 0 ? min(f.cpus, f.memoryMB / per) : f.cpus
+        }
+        let n = view.free.count
+        var order: [Int]
+        switch kind {
+        case .firstFit, .roundRobin:
+            // Walk the nodes in index order (from the cursor for round-robin) without sorting.
+            let c = kind == .roundRobin && n > 0 ? cursor % n : 0
+            var remaining = r.cpus
+            var slices: [Slice] = []
+            var k = 0
+            while k < n && remaining > 0 {
+                let i = (c + k) % n
+                let u = min(usable(i), remaining)
+                if u > 0 {
+                    slices.append(Slice(node: i, resources: Resources(cpus: u, memoryMB: u * per, gpus: 0)))
+                    remaining -= u
+                }
+                k += 1
+            }
+            guard remaining == 0 else { return nil }
+            if c > 0 { slices.sort { $0.node < $1.node } }
+            return Allocation(slices)
+        case .bestFit:
+            // Fill the most fragmented nodes first; a single node that holds the whole job wins.
+            var tight = -1
+            for i in 0..<n {
+                let u = usable(i)
+                if u >= r.cpus && (tight < 0 || u < usable(tight)) { tight = i }
+            }
+            if tight >= 0 { order = [tight] } else {
+                order = (0..<n).filter { usable($0) > 0 }.sorted { (usable($0), $0) < (usable($1), $1) }
+            }
+        case .leastLoaded:
+            order = (0..<n).filter { usable($0) > 0 }.sorted { Self.lessLoaded($0, than: $1, view, nodes) }
+        }
+        var remaining = r.cpus
+        var slices: [Slice] = []
+        for i in order where remaining > 0 {
+            let k = min(usable(i), remaining)
+            if k > 0 {
+                slices.append(Slice(node: i, resources: Resources(cpus: k, memoryMB: k * per, gpus: 0)))
+                remaining -= k
+            }
+        }
+        guard remaining == 0 else { return nil }
+        slices.sort { $0.node < $1.node }
+        return Allocation(slices)
+    }
+}

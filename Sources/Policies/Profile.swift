@@ -1,0 +1,97 @@
+/// Capacity over a time segment in a backfilling profile: either a processor count (when every
+/// job considered is pooled) or free resources per node.
+protocol ProfileCapacity {
+    /// Quick necessary test: false means the job certainly does not fit.
+    func mayHost(_ r: ResourceRequest) -> Bool
+    /// Where the job would go, or nil.
+    func host(_ r: ResourceRequest, _ placement: Placement, _ nodes: [NodeState]) -> Allocation?
+    mutating func meet(_ o: Self)
+    mutating func take(_ a: Allocation, _ r: ResourceRequest)
+    mutating func give(_ a: Allocation, accepting: [Bool])
+}
+
+/// Processor count only: every job in the plan is pooled. O(1) per operation.
+struct CPUCount: ProfileCapacity {
+    var cpus: Int
+    func mayHost(_ r: ResourceRequest) -> Bool { r.cpus <= cpus }
+    func host(_ r: ResourceRequest, _ placement: Placement, _ nodes: [NodeState]) -> Allocation? {
+        r.cpus <= cpus ? Allocation([]) : nil
+    }
+    mutating func meet(_ o: CPUCount) { cpus = min(cpus, o.cpus) }
+    mutating func take(_ a: Allocation, _ r: ResourceRequest) { cpus -= r.cpus }
+    mutating func give(_ a: Allocation, accepting: [Bool]) {
+        for s in a.slices where accepting[s.node] { cpus += s.resources.cpus }
+    }
+}
+
+extension CapacityView: ProfileCapacity {
+    func mayHost(_ r: ResourceRequest) -> Bool { r.cpus <= totalCPUs }
+    func host(_ r: ResourceRequest, _ placement: Placement, _ nodes: [NodeState]) -> Allocation? {
+        placement.choose(r, in: self, nodes: nodes)
+    }
+    mutating func take(_ a: Allocation, _ r: ResourceRequest) { take(a) }
+    mutating func give(_ a: Allocation, accepting: [Bool]) { give(a) }
+}
+
+/// Free capacity as a step function of time: segment `i` covers `[times[i], times[i+1])`, the
+/// last one extends forever. Used by conservative backfilling.
+struct Profile<Cap: ProfileCapacity> {
+    var times: [Instant]
+    var caps: [Cap]
+
+    /// Starts at `now` with `base`, adding each release at its time.
+    init(now: Instant, base: Cap, releases: [(end: Instant, seq: Int, allocation: Allocation)], accepting: [Bool]) {
+        times = [now]
+        caps = [base]
+        var cur = base
+        for r in releases {
+            cur.give(r.allocation, accepting: accepting)
+            if times[times.count - 1] == r.end {
+                caps[caps.count - 1] = cur
+            } else {
+                times.append(r.end)
+                caps.append(cur)
+            }
+        }
+    }
+
+    /// Earliest segment start at which `r` fits for `duration`; with `onlyFirst`, only now.
+    /// O(segments × window) capacity operations.
+    func earliest(_ r: ResourceRequest, duration: Micros, placement: Placement, nodes: [NodeState],
+                  onlyFirst: Bool) -> (index: Int, allocation: Allocation)? {
+        var i = 0
+        while i < times.count {
+            guard caps[i].mayHost(r) else {
+                if onlyFirst { return nil }
+                i += 1
+                continue
+            }
+            let end = times[i] &+ duration
+            var m = caps[i]
+            var k = i + 1
+            var blockedAt = -1
+            while k < times.count && times[k] < end {
+                m.meet(caps[k])
+                if !m.mayHost(r) { blockedAt = k; break }
+                k += 1
+            }
+            if blockedAt < 0, let a = m.host(r, placement, nodes) { return (i, a) }
+            if onlyFirst { return nil }
+            // If the blocking segment alone cannot host the job, no start up to it can work.
+            i = blockedAt > i && !caps[blockedAt].mayHost(r) ? blockedAt + 1 : i + 1
+        }
+        return nil
+    }
+
+    /// Reserves `allocation` from segment `index` for `duration`, splitting a segment at the end.
+    mutating func reserve(at index: Int, duration: Micros, allocation: Allocation, request: ResourceRequest) {
+        let end = times[index] &+ duration
+        var k = index + 1
+        while k < times.count && times[k] < end { k += 1 }
+        if k == times.count || times[k] != end {
+            times.insert(end, at: k)
+            caps.insert(caps[k - 1], at: k)
+        }
+        for s in index..<k { caps[s].take(allocation, request) }
+    }
+}

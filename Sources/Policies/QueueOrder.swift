@@ -1,0 +1,110 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The order in which queued jobs are considered.
+public enum QueueOrder: String, Sendable, CaseIterable, Codable {
+    /// First come, first served: submission order.
+    case fcfs
+    /// Shortest (estimated) job first.
+    case sjf
+    /// Fair-share: users whose decayed usage is small relative to their share go first
+    /// (Slurm's classic factor `F = 2^(−U/S)`, U and S normalised over users), then FCFS.
+    case fairshare
+    /// F1 of Carastan-Santos & de Camargo (SC'17): ascending `log10(r)·n + 870·log10(s)`,
+    /// r the estimate and s the submit time in seconds, n the processors.
+    case f1
+    /// User-set priority, highest first, then FCFS.
+    case priority
+
+    /// Queue indices in this order. FCFS is O(1) (the queue's own order); the others sort,
+    /// O(q log q). Ties always break by submission sequence, so the order is total and
+    /// deterministic.
+    public func arrange(_ state: ClusterState, now: Instant) -> QueueOrdering {
+        self == .fcfs ? .natural(state.queue.count) : .sorted(sortedIndices(state, now: now))
+    }
+
+    func sortedIndices(_ state: ClusterState, now: Instant) -> [Int] {
+        let q = state.queue
+        switch self {
+        case .fcfs:
+            return Array(q.indices)
+        case .sjf:
+            return q.indices.sorted { (q[$0].estimate, q[$0].seq) < (q[$1].estimate, q[$1].seq) }
+        case .priority:
+            return q.indices.sorted { (-q[$0].priority, q[$0].seq) < (-q[$1].priority, q[$1].seq) }
+        case .f1:
+            let keys = q.map { j -> Double in
+                let r = max(Double(j.estimate) / Double(Time.second), 1)
+                let s = max(Double(j.submit) / Double(Time.second), 1)
+                return log10(r) * Double(j.request.cpus) + 870 * log10(s)
+            }
+            return q.indices.sorted { (keys[$0], q[$0].seq) < (keys[$1], q[$1].seq) }
+        case .fairshare:
+            let factor = Self.fairShareFactors(state, now: now)
+            return q.indices.sorted {
+                let a = factor[q[$0].user] ?? 1, b = factor[q[$1].user] ?? 1
+                return a != b ? a > b : q[$0].seq < q[$1].seq
+            }
+        }
+    }
+
+    /// Slurm-style fair-share factor per user with a queued or running job or known usage:
+    /// `2^(−(u/Σu)/(s/Σs))`, in (0, 1], higher means more deserving.
+    public static func fairShareFactors(_ state: ClusterState, now: Instant) -> [UserID: Double] {
+        var users = Set<UserID>()
+        for j in state.queue { users.insert(j.user) }
+        for u in state.usage.entries.keys { users.insert(u) }
+        let ordered = users.sorted()
+        var usage: [Double] = []
+        usage.reserveCapacity(ordered.count)
+        var totalUsage = 0.0, totalShares = 0.0
+        for u in ordered {
+            let x = state.usage.usage(of: u, at: now)
+            usage.append(x)
+            totalUsage += x
+            totalShares += state.shares[u] ?? 1
+        }
+        var out: [UserID: Double] = [:]
+        for (k, u) in ordered.enumerated() {
+            let share = (state.shares[u] ?? 1) / max(totalShares, 1e-12)
+            let used = totalUsage > 0 ? usage[k] / totalUsage : 0
+            out[u] = exp2(-used / max(share, 1e-12))
+        }
+        return out
+    }
+}
+
+/// Queue positions in the order a policy considers them, without materialising FCFS order.
+public enum QueueOrdering: Sequence, Sendable {
+    case natural(Int)
+    case sorted([Int])
+
+    public struct Iterator: IteratorProtocol {
+        var base: QueueOrdering
+        var k = 0
+        public mutating func next() -> Int? {
+            switch base {
+            case .natural(let n):
+                guard k < n else { return nil }
+                k += 1
+                return k - 1
+            case .sorted(let a):
+                guard k < a.count else { return nil }
+                k += 1
+                return a[k - 1]
+            }
+        }
+    }
+
+    public func makeIterator() -> Iterator { Iterator(base: self) }
+
+    public var underestimatedCount: Int {
+        switch self {
+        case .natural(let n): n
+        case .sorted(let a): a.count
+        }
+    }
+}

@@ -1,0 +1,108 @@
+/// One event of a run, the same for the simulator and the live coordinator. A trace is JSON
+/// Lines: a header line (`TraceHeader`) then one event per line, in time order. The format is
+/// versioned and documented in docs/trace-format.md; `TraceEvent.jsonLine` is the only writer.
+public enum TraceEvent: Sendable, Hashable {
+    case nodeJoined(node: NodeID, spec: NodeSpec)
+    case nodeLost(node: NodeID)
+    case nodeReturned(node: NodeID)
+    case nodeDraining(node: NodeID)
+    case submitted(job: Job, user: String)
+    case started(job: JobID, attempt: Int, allocation: Allocation)
+    case finished(job: JobID, attempt: Int, status: JobStatus, exitCode: Int?)
+    case leaseExpired(job: JobID, attempt: Int)
+    case requeued(job: JobID)
+    case cancelled(job: JobID, by: String)
+    case rejected(job: JobID, reason: PendingReason)
+    case reserved(job: JobID, at: Instant)
+    case pending(job: JobID, reason: PendingReason)
+    case solved(SolverStats)
+}
+
+/// First line of a trace.
+public struct TraceHeader: Sendable, Hashable {
+    public static let currentVersion = 1
+    public var version: Int = TraceHeader.currentVersion
+    /// `sim` or `live`.
+    public var source: String
+    public var policy: String
+    /// Free text: workload path, coordinator name.
+    public var origin: String
+
+    public init(source: String, policy: String, origin: String) {
+        self.source = source
+        self.policy = policy
+        self.origin = origin
+    }
+
+    public var jsonLine: String {
+        "{\"trace\":\"deborgen\",\"version\":\(version),\"source\":\(jsonString(source)),\"policy\":\(jsonString(policy)),\"time_unit\":\"us\",\"origin\":\(jsonString(origin))}"
+    }
+}
+
+extension TraceEvent {
+    /// The event as one JSON object (no newline), keys in a fixed order so traces diff cleanly.
+    public func jsonLine(at t: Instant) -> String {
+        var s = "{\"t\":\(t),\"ev\":"
+        switch self {
+        case .nodeJoined(let n, let spec):
+            s += "\"node_joined\",\"node\":\(n),\"name\":\(jsonString(spec.name)),\"cpus\":\(spec.capacity.cpus),"
+            s += "\"memory_mb\":\(spec.capacity.memoryMB),\"gpus\":\(spec.capacity.gpus),\"labels\":["
+            s += spec.labels.map(jsonString).joined(separator: ",") + "]"
+            if let h = spec.hours { s += ",\"hours\":\"\(h)\"" }
+            if spec.speed != 1 { s += ",\"speed\":\(spec.speed)" }
+        case .nodeLost(let n): s += "\"node_lost\",\"node\":\(n)"
+        case .nodeReturned(let n): s += "\"node_returned\",\"node\":\(n)"
+        case .nodeDraining(let n): s += "\"node_draining\",\"node\":\(n)"
+        case .submitted(let j, let user):
+            s += "\"submitted\",\"job\":\(j.id),\"user\":\(jsonString(user)),\"cpus\":\(j.request.cpus)"
+            if j.request.memoryMB > 0 { s += ",\"memory_mb\":\(j.request.memoryMB)" }
+            if j.request.gpus > 0 { s += ",\"gpus\":\(j.request.gpus)" }
+            if !j.request.labels.isEmpty { s += ",\"labels\":[" + j.request.labels.map(jsonString).joined(separator: ",") + "]" }
+            if j.request.spread { s += ",\"spread\":true" }
+            s += ",\"estimate_us\":\(j.estimate)"
+            if j.runtime > 0 { s += ",\"runtime_us\":\(j.runtime)" }
+            if j.priority != 0 { s += ",\"priority\":\(j.priority)" }
+            if !j.dependencies.isEmpty { s += ",\"after\":[" + j.dependencies.map(String.init).joined(separator: ",") + "]" }
+        case .started(let j, let attempt, let a):
+            s += "\"started\",\"job\":\(j),\"attempt\":\(attempt),\"nodes\":["
+            s += a.slices.map { "[\($0.node),\($0.resources.cpus),\($0.resources.memoryMB),\($0.resources.gpus)]" }.joined(separator: ",")
+            s += "]"
+        case .finished(let j, let attempt, let status, let code):
+            s += "\"finished\",\"job\":\(j),\"attempt\":\(attempt),\"status\":\"\(status.rawValue)\""
+            if let c = code { s += ",\"exit_code\":\(c)" }
+        case .leaseExpired(let j, let attempt): s += "\"lease_expired\",\"job\":\(j),\"attempt\":\(attempt)"
+        case .requeued(let j): s += "\"requeued\",\"job\":\(j)"
+        case .cancelled(let j, let by): s += "\"cancelled\",\"job\":\(j),\"by\":\(jsonString(by))"
+        case .rejected(let j, let r): s += "\"rejected\",\"job\":\(j),\"reason\":\"\(r.code)\""
+        case .reserved(let j, let at): s += "\"reserved\",\"job\":\(j),\"at\":\(at)"
+        case .pending(let j, let r): s += "\"pending\",\"job\":\(j),\"reason\":\"\(r.code)\",\"detail\":\(jsonString(r.description))"
+        case .solved(let st):
+            s += "\"solved\",\"batch\":\(st.batchSize),\"variables\":\(st.variables),\"constraints\":\(st.constraints),"
+            s += "\"solve_us\":\(st.solveMicros),\"status\":\(jsonString(st.status)),\"gap\":\(st.gap)"
+        }
+        return s + "}"
+    }
+}
+
+/// A JSON string literal for `s` (RFC 8259 escaping).
+public func jsonString(_ s: String) -> String {
+    var out = "\""
+    out.reserveCapacity(s.utf8.count + 2)
+    for u in s.unicodeScalars {
+        switch u {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        default:
+            if u.value < 0x20 {
+                let h = String(u.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
+            } else {
+                out.unicodeScalars.append(u)
+            }
+        }
+    }
+    return out + "\""
+}

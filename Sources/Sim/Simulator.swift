@@ -1,0 +1,207 @@
+import Foundation
+import Policies
+
+/// Where trace lines go. The simulator calls `write` in event order.
+public protocol TraceSink: AnyObject {
+    func write(_ line: String)
+}
+
+/// What a simulation produced.
+public struct SimulationResult: Sendable {
+    public var policy: String
+    public var workload: String
+    /// One record per job that ran to an end, in order of finishing.
+    public var records: [JobRecord]
+    public var processors: Int
+    public var summary: RunSummary
+    public var users: [String]
+    public var shares: [UserID: Double]
+    /// Jobs that could never fit the cluster (rejected at arrival).
+    public var rejected: Int
+    /// Jobs removed because a dependency failed.
+    public var dependencyFailed: Int
+    /// Jobs still queued at the end (only possible when nodes are gone for good).
+    public var unfinished: Int
+    /// Jobs restarted because their node was lost.
+    public var restarts: Int
+    public var events: Int
+    public var passes: Int
+    public var wallSeconds: Double
+    public var solver: [SolverStats]
+
+    public var eventsPerSecond: Double { wallSeconds > 0 ? Double(events) / wallSeconds : 0 }
+}
+
+/// The discrete-event simulator: virtual integer time, events ordered by (time, kind, sequence),
+/// one scheduling pass after all events of an instant are applied. Arrivals stream from the
+/// workload (already sorted), so the heap holds only job ends and node changes.
+public struct Simulator {
+    public var workload: Workload
+    public var policy: any SchedulingPolicy
+    /// Fair-share usage half-life (nil: no decay).
+    public var halfLife: Micros?
+    /// Write decisions (reservations, pending reasons) into the trace, not only events.
+    public var traceDecisions = false
+    public var trace: TraceSink?
+    /// Called every `progressEvery` events with (events, finished jobs).
+    public var progress: ((Int, Int) -> Void)?
+    public var progressEvery = 1_000_000
+
+    public init(workload: Workload, policy: any SchedulingPolicy, halfLife: Micros? = 7 * Time.day) {
+        self.workload = workload
+        self.policy = policy
+        self.halfLife = halfLife
+    }
+
+    public mutating func run() -> SimulationResult {
+        let clock = ContinuousClock()
+        let began = clock.now
+        let w = workload
+        var state = ClusterState(halfLife: halfLife, shares: w.shares)
+        state.keepAllOutcomes = w.jobs.contains { !$0.dependencies.isEmpty }
+        let t0 = w.jobs.first?.submit ?? 0
+        if let trace {
+            trace.write(TraceHeader(source: "sim", policy: policy.name, origin: w.name).jsonLine)
+        }
+        for spec in w.nodes {
+            let id = state.nodeJoined(spec, now: t0)
+            trace?.write(TraceEvent.nodeJoined(node: id, spec: spec).jsonLine(at: t0))
+        }
+        // Jobs that could never run anywhere are rejected on arrival, not left to loop.
+        var everHost = [Bool](repeating: true, count: w.jobs.count)
+        for (i, j) in w.jobs.enumerated() where !state.couldEverHost(j.request) { everHost[i] = false }
+
+        var heap = EventHeap()
+        var seq = 0
+        for (k, e) in w.nodeEvents.enumerated() {
+            heap.push(SimEvent(time: e.time, kind: .node, seq: seq, payload: k))
+            seq += 1
+        }
+        var records: [JobRecord] = []
+        records.reserveCapacity(w.jobs.count)
+        var statusOf: [JobID: JobStatus] = [:]
+        var attempts: [JobID: Int] = [:]
+        var next = 0
+        var events = 0, passes = 0, rejected = 0, depFailed = 0, restarts = 0
+        var solver: [SolverStats] = []
+        let speeds = w.nodes.map(\.speed)
+        let anySlowNodes = speeds.contains { $0 != 1 }
+        let tracksTokens = !w.nodeEvents.isEmpty
+        var token: [JobID: Int] = [:]
+        var nextProgress = progressEvery
+
+        while next < w.jobs.count || !heap.isEmpty {
+            let tHeap = heap.top?.time ?? .max
+            let tArr = next < w.jobs.count ? w.jobs[next].submit : .max
+            let now = min(tHeap, tArr)
+            // 1. job ends and node changes at `now`
+            while let e = heap.top, e.time == now {
+                _ = heap.pop()
+                events += 1
+                switch e.kind {
+                case .finish:
+                    if tracksTokens {
+                        // An end event of an attempt that was interrupted (node lost) is void.
+                        guard token[e.payload] == e.seq else { continue }
+                        token[e.payload] = nil
+                    }
+                    let status = statusOf.removeValue(forKey: e.payload) ?? .succeeded
+                    guard let r = try? state.finish(e.payload, status: status, now: now) else { continue }
+                    records.append(JobRecord(id: r.job.id, user: r.job.user, cpus: r.allocation.total.cpus,
+                                             submit: r.job.submit, start: r.start, end: now,
+                                             estimate: r.job.estimate, status: status))
+                    trace?.write(TraceEvent.finished(job: r.job.id, attempt: attempts[r.job.id] ?? 1, status: status,
+                                                     exitCode: nil).jsonLine(at: now))
+                case .node:
+                    let ne = w.nodeEvents[e.payload]
+                    switch ne.kind {
+                    case .lost:
+                        let victims = (try? state.nodeLost(ne.node, now: now)) ?? []
+                        trace?.write(TraceEvent.nodeLost(node: ne.node).jsonLine(at: now))
+                        for v in victims {
+                            // The job's pending end event is void; it starts over when rescheduled.
+                            statusOf[v.job.id] = nil
+                            token[v.job.id] = nil
+                            restarts += 1
+                            state.requeue(v.job, now: now)
+                            trace?.write(TraceEvent.requeued(job: v.job.id).jsonLine(at: now))
+                        }
+                    case .returned:
+                        try? state.nodeReturned(ne.node, now: now)
+                        trace?.write(TraceEvent.nodeReturned(node: ne.node).jsonLine(at: now))
+                    case .draining:
+                        try? state.setDraining(ne.node, true)
+                        trace?.write(TraceEvent.nodeDraining(node: ne.node).jsonLine(at: now))
+                    }
+                }
+            }
+            // 2. arrivals at `now`
+            while next < w.jobs.count && w.jobs[next].submit == now {
+                let j = w.jobs[next]
+                events += 1
+                trace?.write(TraceEvent.submitted(job: j, user: w.users[j.user]).jsonLine(at: now))
+                if everHost[next] {
+                    state.submit(j, now: now)
+                } else {
+                    rejected += 1
+                    trace?.write(TraceEvent.rejected(job: j.id, reason: .neverEligible).jsonLine(at: now))
+                }
+                next += 1
+            }
+            // 3. one scheduling pass
+            guard !state.queue.isEmpty else { continue }
+            passes += 1
+            let pass = policy.schedule(state, now: now, explain: traceDecisions)
+            if let st = pass.solver {
+                solver.append(st)
+                trace?.write(TraceEvent.solved(st).jsonLine(at: now))
+            }
+            for d in pass.doomed {
+                if state.dequeue(d, status: .failed) != nil {
+                    depFailed += 1
+                    trace?.write(TraceEvent.finished(job: d, attempt: 0, status: .failed, exitCode: nil).jsonLine(at: now))
+                }
+            }
+            let started: [RunningJob]
+            do { started = try state.startAll(pass.starts, now: now) } catch {
+                preconditionFailure("policy \(policy.name) made an impossible decision at \(now): \(error)")
+            }
+            for r in started {
+                var duration = r.job.runtime
+                if anySlowNodes {
+                    let speed = r.allocation.slices.map { speeds[$0.node] }.min() ?? 1
+                    duration = Micros((Double(duration) / speed).rounded(.up))
+                }
+                var status = JobStatus.succeeded
+                if w.killAtEstimate && duration > r.job.estimate {
+                    duration = r.job.estimate
+                    status = .timeout
+                }
+                if status != .succeeded { statusOf[r.job.id] = status }
+                let attempt = (attempts[r.job.id] ?? 0) + 1
+                if attempt > 1 || restarts > 0 { attempts[r.job.id] = attempt }
+                if tracksTokens { token[r.job.id] = seq }
+                heap.push(SimEvent(time: now + duration, kind: .finish, seq: seq, payload: r.job.id))
+                seq += 1
+                trace?.write(TraceEvent.started(job: r.job.id, attempt: attempt, allocation: r.allocation).jsonLine(at: now))
+            }
+            if traceDecisions, let trace {
+                for (j, at) in pass.reservations { trace.write(TraceEvent.reserved(job: j, at: at).jsonLine(at: now)) }
+                for (j, reason) in pass.pending { trace.write(TraceEvent.pending(job: j, reason: reason).jsonLine(at: now)) }
+            }
+            if let progress, events >= nextProgress {
+                progress(events, records.count)
+                nextProgress = events + progressEvery
+            }
+        }
+        let elapsed = (clock.now - began).components
+        let wall = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
+        let processors = w.processors
+        return SimulationResult(
+            policy: policy.name, workload: w.name, records: records, processors: processors,
+            summary: RunSummary.of(records, processors: processors, shares: w.shares),
+            users: w.users, shares: w.shares, rejected: rejected, dependencyFailed: depFailed,
+            unfinished: state.queue.count, restarts: restarts, events: events, passes: passes,
+            wallSeconds: wall, solver: solver)
+    }
+}

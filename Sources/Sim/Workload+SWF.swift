@@ -1,0 +1,156 @@
+import Foundation
+import Policies
+
+extension Workload {
+    /// Reads a Standard Workload Format file (Parallel Workloads Archive, version 2.2).
+    ///
+    /// Header comments `; MaxNodes: N` and `; MaxProcs: N` give the cluster: MaxNodes nodes of
+    /// MaxProcs/MaxNodes processors (one processor per node when only one is given). Each job line
+    /// has 18 fields. Processors = field 8 (requested) when > 0, else field 5 (allocated);
+    /// estimate = field 9 when > 0, else the runtime (field 4). Jobs with a negative runtime or
+    /// no processors are dropped and counted. Jobs are rigid and may span nodes (`spread`).
+    /// Memory (field 10) is not used: SWF clusters have no memory capacity.
+    public static func readSWF(path: String) throws -> Workload {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw WorkloadError("\(path): no such file")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw WorkloadError("\(path): cannot read the file")
+        }
+        return try parseSWF(data, name: path)
+    }
+
+    /// Parses SWF bytes; `name` is used in error messages (`name:line: problem`).
+    public static func parseSWF(_ data: Data, name: String) throws -> Workload {
+        var maxNodes: Int?
+        var maxProcs: Int?
+        var jobs: [Job] = []
+        var users: [String] = []
+        var userIndex: [Int: UserID] = [:]
+        var dropped: [String: Int] = [:]
+        var lineNo = 0
+        var fields = [Double](repeating: 0, count: 18)
+
+        func intern(_ raw: Int) -> UserID {
+            if let u = userIndex[raw] { return u }
+            let u = users.count
+            users.append(raw < 0 ? "unknown" : "u\(raw)")
+            userIndex[raw] = u
+            return u
+        }
+
+        try data.withUnsafeBytes { (buf: UnsafeRawBufferPointer) in
+            let bytes = buf.bindMemory(to: UInt8.self)
+            var i = 0
+            let n = bytes.count
+            while i < n {
+                lineNo += 1
+                var end = i
+                while end < n && bytes[end] != 10 { end += 1 }
+                defer { i = end + 1 }
+                var s = i
+                while s < end && (bytes[s] == 32 || bytes[s] == 9 || bytes[s] == 13) { s += 1 }
+                if s == end { continue }
+                if bytes[s] == 59 { // ';' header
+                    let line = String(decoding: UnsafeBufferPointer(rebasing: bytes[s..<end]), as: UTF8.self)
+                    let body = line.dropFirst().trimmedASCII()
+                    if let colon = body.firstIndex(of: ":") {
+                        let key = body[..<colon].trimmedASCII().lowercased()
+                        let value = Int(body[body.index(after: colon)...].trimmedASCII())
+                        if key == "maxnodes" { maxNodes = value }
+                        if key == "maxprocs" { maxProcs = value }
+                    }
+                    continue
+                }
+                // 18 numeric fields.
+                var count = 0
+                var p = s
+                while p < end {
+                    while p < end && (bytes[p] == 32 || bytes[p] == 9 || bytes[p] == 13) { p += 1 }
+                    if p == end { break }
+                    let start = p
+                    while p < end && !(bytes[p] == 32 || bytes[p] == 9 || bytes[p] == 13) { p += 1 }
+                    guard count < 18 else {
+                        throw WorkloadError("\(name):\(lineNo): expected 18 fields, found more")
+                    }
+                    guard let v = parseNumber(bytes, start, p) else {
+                        let tok = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<p]), as: UTF8.self)
+                        throw WorkloadError("\(name):\(lineNo): field \(count + 1) is '\(tok)', not a number")
+                    }
+                    fields[count] = v
+                    count += 1
+                }
+                guard count == 18 else {
+                    throw WorkloadError("\(name):\(lineNo): expected 18 fields, found \(count)")
+                }
+                let runtime = fields[3]
+                let procs = fields[7] > 0 ? fields[7] : fields[4]
+                if runtime < 0 { dropped["negative runtime", default: 0] += 1; continue }
+                if procs <= 0 { dropped["no processors", default: 0] += 1; continue }
+                guard fields[1] >= 0 else { dropped["negative submit time", default: 0] += 1; continue }
+                let rt = Micros(runtime * Double(Time.second))
+                let est = fields[8] > 0 ? Micros(fields[8] * Double(Time.second)) : rt
+                let id = Int(fields[0])
+                jobs.append(Job(id: id, user: intern(Int(fields[11])), group: Int(fields[12]),
+                                submit: Instant(fields[1] * Double(Time.second)),
+                                request: ResourceRequest(cpus: Int(procs), spread: true),
+                                estimate: max(est, 1), runtime: rt, seq: jobs.count))
+            }
+        }
+        if Set(jobs.map(\.id)).count != jobs.count {
+            // Some traces repeat job numbers; ids must be unique: use the line order instead.
+            for k in jobs.indices { jobs[k].id = k + 1 }
+        }
+        let nodes: [NodeSpec]
+        switch (maxNodes, maxProcs) {
+        case let (n?, p?) where n > 0 && p >= n && p % n == 0:
+            nodes = (0..<n).map { NodeSpec(name: "n\($0)", capacity: Resources(cpus: p / n)) }
+        case let (n?, _) where n > 0:
+            nodes = (0..<n).map { NodeSpec(name: "n\($0)", capacity: Resources(cpus: 1)) }
+        case let (_, p?) where p > 0:
+            nodes = (0..<p).map { NodeSpec(name: "n\($0)", capacity: Resources(cpus: 1)) }
+        default:
+            let p = jobs.map(\.request.cpus).max() ?? 1
+            nodes = (0..<p).map { NodeSpec(name: "n\($0)", capacity: Resources(cpus: 1)) }
+        }
+        return Workload(name: name, jobs: jobs, users: users, nodes: nodes, dropped: dropped)
+    }
+
+    /// Parses a decimal number (optional sign, digits, optional fraction) without allocating.
+    private static func parseNumber(_ b: UnsafeBufferPointer<UInt8>, _ lo: Int, _ hi: Int) -> Double? {
+        var p = lo
+        var neg = false
+        if p < hi && (b[p] == 45 || b[p] == 43) { neg = b[p] == 45; p += 1 }
+        guard p < hi else { return nil }
+        var whole: Double = 0
+        var digits = 0
+        while p < hi && b[p] >= 48 && b[p] <= 57 { whole = whole * 10 + Double(b[p] - 48); p += 1; digits += 1 }
+        if p < hi && b[p] == 46 {
+            p += 1
+            var scale = 0.1
+            while p < hi && b[p] >= 48 && b[p] <= 57 { whole += Double(b[p] - 48) * scale; scale /= 10; p += 1; digits += 1 }
+        }
+        guard digits > 0, p == hi else { return nil }
+        return neg ? -whole : whole
+    }
+}
+
+extension Workload {
+    /// The workload as SWF text (18 fields per job; unknown fields −1). Spread jobs only carry
+    /// processors, runtime and estimate; memory and labels have no SWF field.
+    public func swfText() -> String {
+        var out = "; Version: 2.2\n; Generator: deborgen\n; MaxJobs: \(jobs.count)\n; MaxRecords: \(jobs.count)\n"
+        let perNode = nodes.first?.capacity.cpus ?? 1
+        if nodes.allSatisfy({ $0.capacity.cpus == perNode }) {
+            out += "; MaxNodes: \(nodes.count)\n; MaxProcs: \(processors)\n"
+        } else {
+            out += "; MaxProcs: \(processors)\n"
+        }
+        out.reserveCapacity(jobs.count * 60)
+        for j in jobs {
+            let submit = j.submit / Time.second, rt = j.runtime / Time.second, est = j.estimate / Time.second
+            out += "\(j.id) \(submit) -1 \(rt) \(j.request.cpus) -1 -1 \(j.request.cpus) \(est) -1 1 \(j.user + 1) \(j.group) -1 -1 -1 -1 -1\n"
+        }
+        return out
+    }
+}

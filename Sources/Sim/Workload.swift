@@ -1,0 +1,80 @@
+import Policies
+
+/// A change to a node's availability during a simulated run (volunteer departures, failures).
+public struct NodeEvent: Sendable, Hashable {
+    public enum Kind: String, Sendable, Codable { case lost, returned, draining }
+    public var time: Instant
+    public var node: NodeID
+    public var kind: Kind
+
+    public init(time: Instant, node: NodeID, kind: Kind) {
+        self.time = time
+        self.node = node
+        self.kind = kind
+    }
+}
+
+/// Everything a simulation needs: the jobs in submission order, the cluster, users and shares.
+public struct Workload: Sendable {
+    public var name: String
+    /// Jobs sorted by (submit, seq); `seq` is the position in this array.
+    public var jobs: [Job]
+    /// User names by `UserID`.
+    public var users: [String]
+    public var nodes: [NodeSpec]
+    public var nodeEvents: [NodeEvent]
+    public var shares: [UserID: Double]
+    /// Kill jobs whose runtime exceeds their estimate at the estimate (status `timeout`).
+    public var killAtEstimate: Bool
+    /// Records dropped while reading, with the reason, e.g. `["negative runtime": 12]`.
+    public var dropped: [String: Int]
+
+    public init(name: String, jobs: [Job], users: [String], nodes: [NodeSpec], nodeEvents: [NodeEvent] = [],
+                shares: [UserID: Double] = [:], killAtEstimate: Bool = false, dropped: [String: Int] = [:]) {
+        self.name = name
+        self.jobs = jobs
+        self.users = users
+        self.nodes = nodes
+        self.nodeEvents = nodeEvents.sorted { ($0.time, $0.node) < ($1.time, $1.node) }
+        self.shares = shares
+        self.killAtEstimate = killAtEstimate
+        self.dropped = dropped
+        normalize()
+    }
+
+    /// Sorts jobs by submit time (stable) and renumbers `seq` to the array position.
+    mutating func normalize() {
+        if !zip(jobs, jobs.dropFirst()).allSatisfy({ $0.submit <= $1.submit }) {
+            jobs = jobs.enumerated().sorted { ($0.element.submit, $0.offset) < ($1.element.submit, $1.offset) }.map(\.element)
+        }
+        for i in jobs.indices { jobs[i].seq = i }
+    }
+
+    /// Skips the first `skip` jobs and keeps the next `take` (all when nil).
+    public func slice(skip: Int, take: Int?) -> Workload {
+        var w = self
+        let lo = min(skip, jobs.count)
+        let hi = take.map { min(lo + $0, jobs.count) } ?? jobs.count
+        w.jobs = Array(jobs[lo..<hi])
+        w.normalize()
+        return w
+    }
+
+    /// Total processors over all nodes.
+    public var processors: Int { nodes.reduce(0) { $0 + $1.capacity.cpus } }
+
+    public var totalDropped: Int { dropped.values.reduce(0, +) }
+
+    /// Replaces the cluster by `count` identical nodes.
+    public mutating func setHomogeneousCluster(nodes count: Int, cpusPerNode: Int, memoryMB: Int = 0, gpus: Int = 0) {
+        nodes = (0..<count).map { NodeSpec(name: "n\($0)", capacity: Resources(cpus: cpusPerNode, memoryMB: memoryMB, gpus: gpus)) }
+        nodeEvents = []
+    }
+}
+
+/// Errors reading a workload: they name the file, the line or field, and what is wrong.
+public struct WorkloadError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
