@@ -39,6 +39,8 @@ public struct ClusterState: Sendable {
     public private(set) var outcomes: [JobID: JobStatus] = [:]
     public var keepAllOutcomes = false
     private var watched: Set<JobID> = []
+    /// Queued jobs per user (for fair-share, without scanning the queue).
+    public private(set) var queuedPerUser: [UserID: Int] = [:]
     /// Queued jobs that have dependencies (so passes skip dependency checks when there are none).
     public private(set) var queuedWithDependencies = 0
     /// Processor capacity over nodes that are not down.
@@ -127,6 +129,7 @@ public struct ClusterState: Sendable {
     public mutating func submit(_ job: Job, now: Instant) {
         for d in job.dependencies { watched.insert(d) }
         if !job.dependencies.isEmpty { queuedWithDependencies += 1 }
+        queuedPerUser[job.user, default: 0] += 1
         if let last = queue.last, last.seq > job.seq {
             let i = queue.firstIndex { $0.seq > job.seq } ?? queue.endIndex
             queue.insert(job, at: i)
@@ -149,7 +152,7 @@ public struct ClusterState: Sendable {
             guard s.resources.fits(in: nodes[s.node].free) else { throw .allocationDoesNotFit(id, s.node) }
         }
         let job = queue.remove(at: qi)
-        if !job.dependencies.isEmpty { queuedWithDependencies -= 1 }
+        left(job)
         place(RunningJob(job: job, allocation: allocation, start: now), now: now)
     }
 
@@ -188,7 +191,7 @@ public struct ClusterState: Sendable {
         var out: [RunningJob] = []
         out.reserveCapacity(decisions.count)
         for d in decisions {
-            if !found[d.job]!.dependencies.isEmpty { queuedWithDependencies -= 1 }
+            left(found[d.job]!)
             let r = RunningJob(job: found[d.job]!, allocation: d.allocation, start: now)
             place(r, now: now)
             out.append(r)
@@ -199,10 +202,16 @@ public struct ClusterState: Sendable {
     /// Re-attaches a job that is known to be running (rebuilding live state after a restart).
     public mutating func adoptRunning(_ job: Job, on allocation: Allocation, since start: Instant, now: Instant) {
         if let i = queue.firstIndex(where: { $0.id == job.id }) {
-            if !queue[i].dependencies.isEmpty { queuedWithDependencies -= 1 }
-            queue.remove(at: i)
+            left(queue.remove(at: i))
         }
         place(RunningJob(job: job, allocation: allocation, start: start), now: now)
+    }
+
+    /// Bookkeeping for a job leaving the queue.
+    private mutating func left(_ job: Job) {
+        if !job.dependencies.isEmpty { queuedWithDependencies -= 1 }
+        let n = queuedPerUser[job.user, default: 1] - 1
+        queuedPerUser[job.user] = n > 0 ? n : nil
     }
 
     private mutating func place(_ r: RunningJob, now: Instant) {
@@ -240,8 +249,9 @@ public struct ClusterState: Sendable {
     public mutating func dequeue(_ id: JobID, status: JobStatus) -> Job? {
         guard let i = queue.firstIndex(where: { $0.id == id }) else { return nil }
         if keepAllOutcomes || watched.contains(id) { outcomes[id] = status }
-        if !queue[i].dependencies.isEmpty { queuedWithDependencies -= 1 }
-        return queue.remove(at: i)
+        let job = queue.remove(at: i)
+        left(job)
+        return job
     }
 
     // MARK: queries

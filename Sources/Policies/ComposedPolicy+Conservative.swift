@@ -6,7 +6,9 @@ extension ComposedPolicy {
     /// now start now. O(q × segments × window) per pass.
     mutating func conservative(_ ordered: QueueOrdering, _ ctx: inout PassContext) {
         let q = ctx.state.queue
-        if ordered.allSatisfy({ q[$0].request.isPooled }) {
+        // Per-node planning once any job needs it (sticky, so reservations keep their nodes).
+        if !nodeProfile && !ordered.allSatisfy({ q[$0].request.isPooled }) { nodeProfile = true }
+        if !nodeProfile {
             var profile = Profile(now: ctx.now, base: CPUCount(cpus: ctx.view.totalCPUs),
                                   releases: ctx.releases(), accepting: ctx.view.accepting)
             conservative(ordered, &ctx, &profile)
@@ -20,35 +22,73 @@ extension ComposedPolicy {
                                                            _ profile: inout Profile<C>) {
         let q = ctx.state.queue
         let nodes = ctx.state.nodes
-        // Previous reservations first, in reservation order; then the rest in policy order.
         let ordered = Array(ordered)
-        let held = ordered.filter { plan[q[$0].id] != nil }
-            .sorted { (plan[q[$0].id]!, q[$0].seq) < (plan[q[$1].id]!, q[$1].seq) }
-        let fresh = ordered.filter { plan[q[$0].id] == nil }
-        var newPlan: [JobID: Instant] = [:]
-        for i in held + fresh {
-            let job = q[i]
-            if let r = ctx.gate(job) { ctx.pend(job, r); continue }
-            let depthLeft = newPlan.count < options.reservationDepth
-            guard let (idx, alloc) = profile.earliest(job.request, duration: job.estimate, placement: placement,
-                                                      nodes: nodes, onlyFirst: !depthLeft) else {
-                ctx.pend(job, depthLeft ? ctx.whyNot(job) : .priority(blockedBy: nil))
-                continue
+        // 1. Put every still-valid reservation from the last pass back in the profile, in
+        //    reservation order, so that moving one job earlier can never take another's slot.
+        var held: [(index: Int, at: Instant, allocation: Allocation)] = []
+        for i in ordered {
+            // A reservation whose time has come (or passed without an event) is held at now.
+            guard let p = plan[q[i].id], ctx.gate(q[i]) == nil else { continue }
+            held.append((i, max(p.at, ctx.now), p.allocation))
+        }
+        held.sort { ($0.at, q[$0.index].seq) < ($1.at, q[$1.index].seq) }
+        var kept: [(index: Int, at: Instant, allocation: Allocation)] = []
+        var placed = Set<Int>()
+        for var h in held {
+            let job = q[h.index]
+            if h.allocation.slices.isEmpty && C.self == CapacityView.self {
+                // Planned by processor count only: give it nodes now.
+                guard let a = profile.placeExact(start: h.at, duration: job.estimate, request: job.request,
+                                                 placement: placement, nodes: nodes) else { continue }
+                h.allocation = a
             }
-            if idx == 0 {
-                // Pooled profiles plan counts only; choose the nodes now.
-                let a = alloc.slices.isEmpty ? placement.choose(job.request, in: ctx.view, nodes: nodes) : alloc
-                guard let a else { ctx.pend(job, .resources); continue }
-                profile.reserve(at: 0, duration: job.estimate, allocation: a, request: job.request)
-                ctx.start(job, a, placement: &placement)
-            } else {
-                profile.reserve(at: idx, duration: job.estimate, allocation: alloc, request: job.request)
-                let t = profile.times[idx]
-                newPlan[job.id] = t
-                ctx.pass.reservations.append((job.id, t))
-                ctx.pend(job, .resources)
+            if profile.reserveExact(start: h.at, duration: job.estimate, allocation: h.allocation, request: job.request) {
+                kept.append(h)
+                placed.insert(h.index)
             }
         }
+        var newPlan: [JobID: (at: Instant, allocation: Allocation)] = [:]
+        // 2. Compression: each held job moves to the earliest slot (its old one is still free).
+        for h in kept {
+            let job = q[h.index]
+            profile.unreserve(start: h.at, duration: job.estimate, allocation: h.allocation, request: job.request)
+            if let r = ctx.gate(job) {
+                ctx.pend(job, r)
+                continue
+            }
+            plan(job, depthLeft: true, &ctx, &profile, &newPlan, nodes)
+        }
+        // 3. Everyone else in policy order.
+        for i in ordered where !placed.contains(i) {
+            let job = q[i]
+            if let r = ctx.gate(job) { ctx.pend(job, r); continue }
+            plan(job, depthLeft: newPlan.count < options.reservationDepth, &ctx, &profile, &newPlan, nodes)
+        }
         plan = newPlan
+    }
+
+    /// Finds the job's earliest slot; starts it if that is now, else records a reservation.
+    private mutating func plan<C: ProfileCapacity>(_ job: Job, depthLeft: Bool, _ ctx: inout PassContext,
+                                                   _ profile: inout Profile<C>,
+                                                   _ newPlan: inout [JobID: (at: Instant, allocation: Allocation)],
+                                                   _ nodes: [NodeState]) {
+        guard let (idx, alloc) = profile.earliest(job.request, duration: job.estimate, placement: placement,
+                                                  nodes: nodes, onlyFirst: !depthLeft) else {
+            ctx.pend(job, depthLeft ? ctx.whyNot(job) : .priority(blockedBy: nil))
+            return
+        }
+        if idx == 0 {
+            // Pooled profiles plan counts only; choose the nodes now.
+            let a = alloc.slices.isEmpty ? placement.choose(job.request, in: ctx.view, nodes: nodes) : alloc
+            guard let a else { ctx.pend(job, .resources); return }
+            profile.reserve(at: 0, duration: job.estimate, allocation: a, request: job.request)
+            ctx.start(job, a, placement: &placement)
+        } else {
+            profile.reserve(at: idx, duration: job.estimate, allocation: alloc, request: job.request)
+            let t = profile.times[idx]
+            newPlan[job.id] = (t, alloc)
+            ctx.pass.reservations.append((job.id, t))
+            ctx.pend(job, .resources)
+        }
     }
 }

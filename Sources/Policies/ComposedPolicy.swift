@@ -35,8 +35,11 @@ public struct ComposedPolicy: SchedulingPolicy {
     public var placement: Placement
     public var backfill: BackfillKind
     public var options: PolicyOptions
-    /// Conservative backfilling's plan: reservation time per job, kept between passes.
-    public internal(set) var plan: [JobID: Instant] = [:]
+    /// Conservative backfilling's plan: reserved start and nodes per job, kept between passes.
+    public internal(set) var plan: [JobID: (at: Instant, allocation: Allocation)] = [:]
+    /// Conservative backfilling plans per node (not by processor count) from the first
+    /// non-pooled job on.
+    var nodeProfile = false
 
     public init(order: QueueOrder, placement: PlacementKind = .firstFit, backfill: BackfillKind = .none,
                 options: PolicyOptions = PolicyOptions()) {

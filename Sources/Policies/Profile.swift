@@ -7,6 +7,10 @@ protocol ProfileCapacity {
     func host(_ r: ResourceRequest, _ placement: Placement, _ nodes: [NodeState]) -> Allocation?
     mutating func meet(_ o: Self)
     mutating func take(_ a: Allocation, _ r: ResourceRequest)
+    /// Undoes `take`.
+    mutating func untake(_ a: Allocation, _ r: ResourceRequest)
+    /// Whether `take(a, r)` would leave nothing negative.
+    func canTake(_ a: Allocation, _ r: ResourceRequest) -> Bool
     mutating func give(_ a: Allocation, accepting: [Bool])
 }
 
@@ -19,6 +23,8 @@ struct CPUCount: ProfileCapacity {
     }
     mutating func meet(_ o: CPUCount) { cpus = min(cpus, o.cpus) }
     mutating func take(_ a: Allocation, _ r: ResourceRequest) { cpus -= r.cpus }
+    mutating func untake(_ a: Allocation, _ r: ResourceRequest) { cpus += r.cpus }
+    func canTake(_ a: Allocation, _ r: ResourceRequest) -> Bool { r.cpus <= cpus }
     mutating func give(_ a: Allocation, accepting: [Bool]) {
         for s in a.slices where accepting[s.node] { cpus += s.resources.cpus }
     }
@@ -30,6 +36,10 @@ extension CapacityView: ProfileCapacity {
         placement.choose(r, in: self, nodes: nodes)
     }
     mutating func take(_ a: Allocation, _ r: ResourceRequest) { take(a) }
+    mutating func untake(_ a: Allocation, _ r: ResourceRequest) { give(a) }
+    func canTake(_ a: Allocation, _ r: ResourceRequest) -> Bool {
+        a.slices.allSatisfy { accepting[$0.node] && $0.resources.fits(in: free[$0.node]) }
+    }
     mutating func give(_ a: Allocation, accepting: [Bool]) { give(a) }
 }
 
@@ -81,6 +91,43 @@ struct Profile<Cap: ProfileCapacity> {
             i = blockedAt > i && !caps[blockedAt].mayHost(r) ? blockedAt + 1 : i + 1
         }
         return nil
+    }
+
+    /// Index of the segment starting exactly at `t`, splitting the segment that contains it.
+    mutating func boundary(at t: Instant) -> Int {
+        var k = 0
+        while k < times.count && times[k] < t { k += 1 }
+        if k < times.count && times[k] == t { return k }
+        times.insert(t, at: k)
+        caps.insert(caps[k - 1], at: k)
+        return k
+    }
+
+    /// Re-inserts a reservation held from an earlier pass at its old place, if it still fits
+    /// there (it may not when a running job overran its estimate). O(segments).
+    mutating func reserveExact(start: Instant, duration: Micros, allocation: Allocation, request: ResourceRequest) -> Bool {
+        let i = boundary(at: start)
+        let k = boundary(at: start &+ duration)
+        guard (i..<k).allSatisfy({ caps[$0].canTake(allocation, request) }) else { return false }
+        for s in i..<k { caps[s].take(allocation, request) }
+        return true
+    }
+
+    /// Where `r` would go over exactly `[start, start + duration)`, or nil.
+    mutating func placeExact(start: Instant, duration: Micros, request r: ResourceRequest, placement: Placement,
+                             nodes: [NodeState]) -> Allocation? {
+        let i = boundary(at: start)
+        let k = boundary(at: start &+ duration)
+        var m = caps[i]
+        for s in (i + 1)..<max(k, i + 1) { m.meet(caps[s]) }
+        return m.host(r, placement, nodes)
+    }
+
+    /// Removes a reservation made by `reserveExact` (its boundaries exist).
+    mutating func unreserve(start: Instant, duration: Micros, allocation: Allocation, request: ResourceRequest) {
+        let i = boundary(at: start)
+        let k = boundary(at: start &+ duration)
+        for s in i..<k { caps[s].untake(allocation, request) }
     }
 
     /// Reserves `allocation` from segment `index` for `duration`, splitting a segment at the end.

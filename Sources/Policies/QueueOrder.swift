@@ -32,30 +32,31 @@ public enum QueueOrder: String, Sendable, CaseIterable, Codable {
         case .fcfs:
             return Array(q.indices)
         case .sjf:
-            return q.indices.sorted { (q[$0].estimate, q[$0].seq) < (q[$1].estimate, q[$1].seq) }
+            let keys = q.map { ($0.estimate, $0.seq) }
+            return q.indices.sorted { keys[$0] < keys[$1] }
         case .priority:
-            return q.indices.sorted { (-q[$0].priority, q[$0].seq) < (-q[$1].priority, q[$1].seq) }
+            let keys = q.map { (-$0.priority, $0.seq) }
+            return q.indices.sorted { keys[$0] < keys[$1] }
         case .f1:
             let keys = q.map { j -> Double in
                 let r = max(Double(j.estimate) / Double(Time.second), 1)
                 let s = max(Double(j.submit) / Double(Time.second), 1)
                 return log10(r) * Double(j.request.cpus) + 870 * log10(s)
             }
-            return q.indices.sorted { (keys[$0], q[$0].seq) < (keys[$1], q[$1].seq) }
+            let seqs = q.map(\.seq)
+            return q.indices.sorted { (keys[$0], seqs[$0]) < (keys[$1], seqs[$1]) }
         case .fairshare:
             let factor = Self.fairShareFactors(state, now: now)
-            return q.indices.sorted {
-                let a = factor[q[$0].user] ?? 1, b = factor[q[$1].user] ?? 1
-                return a != b ? a > b : q[$0].seq < q[$1].seq
-            }
+            // Keys computed once per job, not per comparison.
+            let keys = q.map { (-(factor[$0.user] ?? 1), $0.seq) }
+            return q.indices.sorted { keys[$0] < keys[$1] }
         }
     }
 
     /// Slurm-style fair-share factor per user with a queued or running job or known usage:
     /// `2^(−(u/Σu)/(s/Σs))`, in (0, 1], higher means more deserving.
     public static func fairShareFactors(_ state: ClusterState, now: Instant) -> [UserID: Double] {
-        var users = Set<UserID>()
-        for j in state.queue { users.insert(j.user) }
+        var users = Set<UserID>(state.queuedPerUser.keys)
         for u in state.usage.entries.keys { users.insert(u) }
         let ordered = users.sorted()
         var usage: [Double] = []

@@ -57,6 +57,8 @@ public struct Simulator {
         let clock = ContinuousClock()
         let began = clock.now
         let w = workload
+        // A run never changes the simulator's policy value: rerunning starts from the same state.
+        var policy = self.policy
         var state = ClusterState(halfLife: halfLife, shares: w.shares)
         state.keepAllOutcomes = w.jobs.contains { !$0.dependencies.isEmpty }
         let t0 = w.jobs.first?.submit ?? 0
