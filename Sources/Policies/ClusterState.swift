@@ -170,29 +170,33 @@ public struct ClusterState: Sendable {
                 trial[s.node] -= s.resources
             }
         }
-        let ids = Set(decisions.map(\.job))
-        guard ids.count == decisions.count else { throw .duplicateJob(decisions[0].job) }
-        var found: [JobID: Job] = [:]
-        found.reserveCapacity(ids.count)
-        var prefix = 0
-        while prefix < queue.count && prefix < ids.count && ids.contains(queue[prefix].id) {
-            found[queue[prefix].id] = queue[prefix]
-            prefix += 1
+        // Common case (FCFS and most EASY passes): the decisions are the head of the queue in
+        // order. Checked without hashing.
+        var isPrefix = decisions.count <= queue.count
+        if isPrefix {
+            for (k, d) in decisions.enumerated() where queue[k].id != d.job { isPrefix = false; break }
         }
-        if prefix == ids.count {
-            queue.removeFirst(prefix)
+        var jobs: [Job] = []
+        jobs.reserveCapacity(decisions.count)
+        if isPrefix {
+            jobs.append(contentsOf: queue.prefix(decisions.count))
+            queue.removeFirst(decisions.count)
         } else {
+            let ids = Set(decisions.map(\.job))
+            guard ids.count == decisions.count else { throw .duplicateJob(decisions[0].job) }
+            var found: [JobID: Job] = [:]
             for j in queue where ids.contains(j.id) { found[j.id] = j }
             guard found.count == ids.count else {
                 throw .unknownJob(decisions.first { found[$0.job] == nil }!.job)
             }
             queue.removeAll { ids.contains($0.id) }
+            for d in decisions { jobs.append(found[d.job]!) }
         }
         var out: [RunningJob] = []
         out.reserveCapacity(decisions.count)
-        for d in decisions {
-            left(found[d.job]!)
-            let r = RunningJob(job: found[d.job]!, allocation: d.allocation, start: now)
+        for (d, job) in zip(decisions, jobs) {
+            left(job)
+            let r = RunningJob(job: job, allocation: d.allocation, start: now)
             place(r, now: now)
             out.append(r)
         }
