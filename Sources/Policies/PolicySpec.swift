@@ -2,7 +2,7 @@
 ///
 /// Syntax: `ORDER[+BACKFILL][:PLACEMENT]`, e.g. `fcfs`, `fcfs+easy`, `sjf+conservative`,
 /// `fairshare+easy:least-loaded`, `f1+easy`. Aliases: `fifo` = `fcfs`, `easy` = `fcfs+easy`,
-/// `conservative` = `fcfs+conservative`, `least-loaded` = `fcfs+any:least-loaded` (every job that
+/// `conservative` = `fcfs+conservative`, `fair-share` = `fairshare+easy`, `least-loaded` = `fcfs+any:least-loaded` (every job that
 /// fits starts, on the least-loaded node: the pull-based cooperative default).
 public enum PolicySpec {
     public struct ParseError: Error, CustomStringConvertible, Sendable {
@@ -17,7 +17,7 @@ public enum PolicySpec {
           ORDER:     \(QueueOrder.allCases.map(\.rawValue).joined(separator: ", "))
           BACKFILL:  \(BackfillKind.allCases.map(\.rawValue).joined(separator: ", ")) (default none)
           PLACEMENT: \(PlacementKind.allCases.map(\.rawValue).joined(separator: ", ")) (default first-fit)
-          aliases:   fifo, easy, conservative, least-loaded, fairshare (= fairshare+easy)
+          aliases:   fifo, easy, conservative, least-loaded, fair-share (= fairshare+easy)
         """
     }
 
@@ -27,7 +27,6 @@ public enum PolicySpec {
         "conservative": "fcfs+conservative",
         "least-loaded": "fcfs+any:least-loaded",
         "fair-share": "fairshare+easy",
-        "fairshare": "fairshare+easy",
     ]
 
     /// Parses one composed policy. Throws with the list of valid names on any unknown part.
