@@ -93,7 +93,7 @@ public struct RunSummary: Sendable, Hashable {
             meanSlowdown: sumSld / n,
             utilization: work / (Double(max(processors, 1)) * Double(span)),
             makespan: Double(span) / sec,
-            jainFairness: jain(perUser.sorted { $0.key < $1.key }.map { $0.value / (shares[$0.key] ?? 1) }))
+            jainFairness: jain(perUser.map { $0.value / (shares[$0.key] ?? 1) }))
     }
 
     /// Nearest-rank percentile of sorted values: the ⌈p·n⌉-th smallest.
@@ -103,8 +103,11 @@ public struct RunSummary: Sendable, Hashable {
     }
 
     /// Jain's fairness index (Σx)² / (n·Σx²), 1 when all equal; 1 for an empty list.
-    public static func jain(_ xs: [Double]) -> Double {
-        guard !xs.isEmpty else { return 1 }
+    /// The values are summed in sorted order, so the result does not depend on how users are
+    /// numbered.
+    public static func jain(_ values: [Double]) -> Double {
+        guard !values.isEmpty else { return 1 }
+        let xs = values.sorted()
         let s = xs.reduce(0, +), s2 = xs.reduce(0) { $0 + $1 * $1 }
         return s2 > 0 ? s * s / (Double(xs.count) * s2) : 1
     }

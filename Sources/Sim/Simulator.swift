@@ -43,6 +43,9 @@ public struct Simulator {
     /// Write decisions (reservations, pending reasons) into the trace, not only events.
     public var traceDecisions = false
     public var trace: TraceSink?
+    /// Time from a start decision until the job really begins (live: claim polling and
+    /// dispatch). Resources are held from the decision; the record's start is decision + delay.
+    public var dispatchDelay: Micros = 0
     /// Called every `progressEvery` events with (events, finished jobs).
     public var progress: ((Int, Int) -> Void)?
     public var progressEvery = 1_000_000
@@ -65,10 +68,19 @@ public struct Simulator {
         if let trace {
             trace.write(TraceHeader(source: "sim", policy: policy.name, origin: w.name).jsonLine)
         }
+        // Nodes whose first event is `joined` are absent until then.
+        var joinsLater = Set<NodeID>()
+        for e in w.nodeEvents where e.kind == .joined { joinsLater.insert(e.node) }
         for spec in w.nodes {
             let id = state.nodeJoined(spec, now: t0)
-            trace?.write(TraceEvent.nodeJoined(node: id, spec: spec).jsonLine(at: t0))
+            if joinsLater.contains(id) {
+                _ = try? state.nodeLost(id, now: t0)
+            } else {
+                trace?.write(TraceEvent.nodeJoined(node: id, spec: spec).jsonLine(at: t0))
+            }
         }
+        var failuresLeft = w.failedAttempts
+        var failingAttempt = Set<JobID>()
         // Jobs that could never run anywhere are rejected on arrival, not left to loop.
         var everHost = [Bool](repeating: true, count: w.jobs.count)
         for (i, j) in w.jobs.enumerated() where !state.couldEverHost(j.request) { everHost[i] = false }
@@ -88,7 +100,7 @@ public struct Simulator {
         var solver: [SolverStats] = []
         let speeds = w.nodes.map(\.speed)
         let anySlowNodes = speeds.contains { $0 != 1 }
-        let tracksTokens = !w.nodeEvents.isEmpty
+        let tracksTokens = !w.nodeEvents.isEmpty || !w.failedAttempts.isEmpty
         var token: [JobID: Int] = [:]
         var nextProgress = progressEvery
 
@@ -107,10 +119,21 @@ public struct Simulator {
                         guard token[e.payload] == e.seq else { continue }
                         token[e.payload] = nil
                     }
+                    if failingAttempt.remove(e.payload) != nil {
+                        // A replayed failed attempt: it ends, the job goes back to the queue.
+                        guard let r = try? state.finish(e.payload, status: .failed, now: now) else { continue }
+                        statusOf[e.payload] = nil
+                        restarts += 1
+                        trace?.write(TraceEvent.finished(job: r.job.id, attempt: attempts[r.job.id] ?? 1, status: .failed,
+                                                         exitCode: nil).jsonLine(at: now))
+                        state.requeue(r.job, now: now)
+                        trace?.write(TraceEvent.requeued(job: r.job.id).jsonLine(at: now))
+                        continue
+                    }
                     let status = statusOf.removeValue(forKey: e.payload) ?? .succeeded
                     guard let r = try? state.finish(e.payload, status: status, now: now) else { continue }
                     records.append(JobRecord(id: r.job.id, user: r.job.user, cpus: r.allocation.total.cpus,
-                                             submit: r.job.submit, start: r.start, end: now,
+                                             submit: r.job.submit, start: min(r.start + dispatchDelay, now), end: now,
                                              estimate: r.job.estimate, status: status))
                     trace?.write(TraceEvent.finished(job: r.job.id, attempt: attempts[r.job.id] ?? 1, status: status,
                                                      exitCode: nil).jsonLine(at: now))
@@ -124,6 +147,7 @@ public struct Simulator {
                             // The job's pending end event is void; it starts over when rescheduled.
                             statusOf[v.job.id] = nil
                             token[v.job.id] = nil
+                            failingAttempt.remove(v.job.id)
                             restarts += 1
                             state.requeue(v.job, now: now)
                             trace?.write(TraceEvent.requeued(job: v.job.id).jsonLine(at: now))
@@ -131,6 +155,9 @@ public struct Simulator {
                     case .returned:
                         try? state.nodeReturned(ne.node, now: now)
                         trace?.write(TraceEvent.nodeReturned(node: ne.node).jsonLine(at: now))
+                    case .joined:
+                        try? state.nodeReturned(ne.node, now: now)
+                        trace?.write(TraceEvent.nodeJoined(node: ne.node, spec: w.nodes[ne.node]).jsonLine(at: now))
                     case .draining:
                         try? state.setDraining(ne.node, true)
                         trace?.write(TraceEvent.nodeDraining(node: ne.node).jsonLine(at: now))
@@ -179,6 +206,14 @@ public struct Simulator {
                     duration = r.job.estimate
                     status = .timeout
                 }
+                if var left = failuresLeft[r.job.id], !left.isEmpty {
+                    // Replay a failed attempt first (its observed duration).
+                    duration = left.removeFirst()
+                    failuresLeft[r.job.id] = left
+                    failingAttempt.insert(r.job.id)
+                    status = .succeeded
+                }
+                duration += dispatchDelay
                 if status != .succeeded { statusOf[r.job.id] = status }
                 let attempt = (attempts[r.job.id] ?? 0) + 1
                 if attempt > 1 || restarts > 0 { attempts[r.job.id] = attempt }

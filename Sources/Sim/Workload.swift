@@ -2,7 +2,11 @@ import Policies
 
 /// A change to a node's availability during a simulated run (volunteer departures, failures).
 public struct NodeEvent: Sendable, Hashable {
-    public enum Kind: String, Sendable, Codable { case lost, returned, draining }
+    public enum Kind: String, Sendable, Codable {
+        case lost, returned, draining
+        /// The node first appears at this time (it is absent before).
+        case joined
+    }
     public var time: Instant
     public var node: NodeID
     public var kind: Kind
@@ -28,6 +32,9 @@ public struct Workload: Sendable {
     public var killAtEstimate: Bool
     /// Records dropped while reading, with the reason, e.g. `["negative runtime": 12]`.
     public var dropped: [String: Int]
+    /// Attempts that failed before the job's final one, as durations, in order (replayed live
+    /// failures: an attempt runs this long, then the job is requeued).
+    public var failedAttempts: [JobID: [Micros]] = [:]
 
     public init(name: String, jobs: [Job], users: [String], nodes: [NodeSpec], nodeEvents: [NodeEvent] = [],
                 shares: [UserID: Double] = [:], killAtEstimate: Bool = false, dropped: [String: Int] = [:]) {

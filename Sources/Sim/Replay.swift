@@ -1,0 +1,104 @@
+import Foundation
+import Policies
+
+/// How closely a simulated run reproduces an observed one (same jobs).
+public struct Fidelity: Sendable {
+    /// Per job present in both: (job, observed start, simulated start), seconds.
+    public var starts: [(job: JobID, observed: Double, simulated: Double)]
+    /// Relative errors (simulated − observed) / observed; 0 when both are 0.
+    public var meanWaitError: Double
+    public var p95WaitError: Double
+    public var utilizationError: Double
+    /// Spearman rank correlation of the two start orders (1 = same order).
+    public var startRankCorrelation: Double
+    public var meanAbsoluteStartDifference: Double
+    public var maxAbsoluteStartDifference: Double
+
+    public static func compare(observed: [JobRecord], simulated: [JobRecord], processors: Int) -> Fidelity {
+        let sim = Dictionary(uniqueKeysWithValues: simulated.map { ($0.id, $0) })
+        let common = observed.filter { sim[$0.id] != nil }.sorted { $0.id < $1.id }
+        let pairs = common.map { ($0.id, Time.toSeconds($0.start), Time.toSeconds(sim[$0.id]!.start)) }
+        let a = RunSummary.of(common, processors: processors)
+        let b = RunSummary.of(common.map { sim[$0.id]! }, processors: processors)
+        func rel(_ x: Double, _ y: Double) -> Double { x == 0 ? (y == 0 ? 0 : .infinity) : (y - x) / x }
+        let diffs = pairs.map { abs($0.2 - $0.1) }
+        return Fidelity(starts: pairs.map { ($0.0, $0.1, $0.2) },
+                        meanWaitError: rel(a.meanWait, b.meanWait), p95WaitError: rel(a.p95Wait, b.p95Wait),
+                        utilizationError: rel(a.utilization, b.utilization),
+                        startRankCorrelation: spearman(pairs.map(\.1), pairs.map(\.2)),
+                        meanAbsoluteStartDifference: diffs.isEmpty ? 0 : diffs.reduce(0, +) / Double(diffs.count),
+                        maxAbsoluteStartDifference: diffs.max() ?? 0)
+    }
+
+    /// Spearman's ρ with average ranks for ties.
+    public static func spearman(_ x: [Double], _ y: [Double]) -> Double {
+        guard x.count > 1 else { return 1 }
+        func ranks(_ v: [Double]) -> [Double] {
+            let idx = v.indices.sorted { v[$0] < v[$1] }
+            var r = [Double](repeating: 0, count: v.count)
+            var i = 0
+            while i < idx.count {
+                var j = i
+                while j + 1 < idx.count && v[idx[j + 1]] == v[idx[i]] { j += 1 }
+                let avg = Double(i + j) / 2 + 1
+                for k in i...j { r[idx[k]] = avg }
+                i = j + 1
+            }
+            return r
+        }
+        let rx = ranks(x), ry = ranks(y)
+        let mx = rx.reduce(0, +) / Double(rx.count), my = ry.reduce(0, +) / Double(ry.count)
+        var sxy = 0.0, sxx = 0.0, syy = 0.0
+        for i in rx.indices {
+            sxy += (rx[i] - mx) * (ry[i] - my)
+            sxx += (rx[i] - mx) * (rx[i] - mx)
+            syy += (ry[i] - my) * (ry[i] - my)
+        }
+        return sxx > 0 && syy > 0 ? sxy / (sxx * syy).squareRoot() : 1
+    }
+}
+
+/// Replays a trace under policies and compares each with what the trace observed.
+public struct Replay {
+    public var run: TraceRun
+    /// Simulator parameter estimated from the trace (docs/replay.md); 0 to ignore.
+    public var dispatchDelay: Micros
+
+    public init(_ run: TraceRun, modelDispatchDelay: Bool = true) {
+        self.run = run
+        self.dispatchDelay = modelDispatchDelay ? run.dispatchDelay : 0
+    }
+
+    public func simulate(_ policy: any SchedulingPolicy, halfLife: Micros? = 7 * Time.day) -> SimulationResult {
+        var sim = Simulator(workload: run.workload, policy: policy, halfLife: halfLife)
+        sim.dispatchDelay = dispatchDelay
+        return sim.run()
+    }
+
+    /// The observed run as a result row, so it prints and writes like a simulated one.
+    public var observedResult: SimulationResult {
+        let p = run.workload.processors
+        return SimulationResult(policy: "\(run.source): \(run.policy)", workload: run.workload.name, records: run.observed,
+                                processors: p, summary: RunSummary.of(run.observed, processors: p),
+                                users: run.workload.users, shares: run.workload.shares, rejected: 0, dependencyFailed: 0,
+                                unfinished: 0, restarts: run.requeues, events: run.lines - 1, passes: 0, wallSeconds: 0, solver: [])
+    }
+
+    /// A table of the observed row, each replay, and each replay's differences from observed.
+    public static func table(observed: SimulationResult, replays: [SimulationResult]) -> String {
+        var rows = [["run", "jobs", "wait avg s", "wait p95 s", "bsld avg", "util %", "Δ wait avg", "Δ wait p95", "Δ util pts"]]
+        func r(_ s: RunSummary) -> [String] {
+            ["\(s.jobs)", String(format: "%.1f", s.meanWait), String(format: "%.1f", s.p95Wait),
+             String(format: "%.2f", s.meanBoundedSlowdown), String(format: "%.2f", s.utilization * 100)]
+        }
+        let o = observed.summary
+        rows.append([observed.policy] + r(o) + ["", "", ""])
+        for x in replays {
+            let s = x.summary
+            func pct(_ a: Double, _ b: Double) -> String { a == 0 ? (b == 0 ? "0%" : "n/a") : String(format: "%+.1f%%", (b - a) / a * 100) }
+            rows.append(["replay: \(x.policy)"] + r(s) + [pct(o.meanWait, s.meanWait), pct(o.p95Wait, s.p95Wait),
+                                                          String(format: "%+.2f", (s.utilization - o.utilization) * 100)])
+        }
+        return Report.textTable(rows)
+    }
+}

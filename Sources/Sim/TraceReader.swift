@@ -1,0 +1,198 @@
+import Foundation
+import Policies
+
+/// A trace read back: its header, the workload and cluster it implies, and what happened.
+///
+/// From a live trace this rebuilds arrivals (submit time, user, resources, estimate), observed
+/// runtimes (the successful or last attempt's `finished − started`), earlier failed attempts,
+/// and the cluster (nodes with capacities and hours, when they joined, were lost, returned or
+/// drained). The observed schedule is kept as job records so a replay can be compared with it.
+public struct TraceRun: Sendable {
+    public var source: String
+    public var policy: String
+    public var origin: String
+    public var workload: Workload
+    /// What the trace says happened, one record per job that finished.
+    public var observed: [JobRecord]
+    /// Per job: started events in order (time, node ids).
+    public var starts: [JobID: [(t: Instant, nodes: [NodeID])]]
+    /// Lease expiries and requeues seen.
+    public var leaseExpiries: Int
+    public var requeues: Int
+    public var lines: Int
+
+    /// Observed dispatch delay: for each started attempt, the time from when it could have
+    /// started (its submit, or the last end on any node it used, or its node joining) to its
+    /// start; the median over attempts. This is the claim-polling and dispatch overhead of the
+    /// live system, which the simulator models as `Simulator.dispatchDelay`.
+    public var dispatchDelay: Micros
+}
+
+public struct TraceError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+extension TraceRun {
+    /// Reads a trace file. Errors name the file and line: malformed JSON, a missing field, an
+    /// unknown event, a truncated last line, or a format version newer than this reader.
+    public static func read(path: String) throws -> TraceRun {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw TraceError("\(path): no such file or not readable")
+        }
+        return try parse(data, name: path)
+    }
+
+    public static func parse(_ data: Data, name: String) throws -> TraceRun {
+        var lines = data.split(separator: 10, omittingEmptySubsequences: false)
+        let truncated = !(data.last == 10) && !data.isEmpty
+        if lines.last?.isEmpty == true { lines.removeLast() }
+        guard !lines.isEmpty else { throw TraceError("\(name): empty file; a trace starts with a header line") }
+
+        func object(_ k: Int) throws -> [String: Any] {
+            let raw = lines[k]
+            guard let o = (try? JSONSerialization.jsonObject(with: Data(raw))) as? [String: Any] else {
+                if truncated && k == lines.count - 1 {
+                    throw TraceError("\(name):\(k + 1): the last line is cut off (truncated trace?)")
+                }
+                throw TraceError("\(name):\(k + 1): not a JSON object")
+            }
+            return o
+        }
+        let header = try object(0)
+        guard header["trace"] as? String == "deborgen" else {
+            throw TraceError("\(name):1: not a deborgen trace (the header must have \"trace\":\"deborgen\")")
+        }
+        guard let version = header["version"] as? Int else { throw TraceError("\(name):1: the header has no version") }
+        guard version <= TraceHeader.currentVersion else {
+            throw TraceError("\(name):1: trace format version \(version) is newer than this deborgen reads (\(TraceHeader.currentVersion)); upgrade deborgen")
+        }
+
+        var nodeIndex: [Int: NodeID] = [:]
+        var nodes: [NodeSpec] = []
+        var nodeEvents: [NodeEvent] = []
+        var users: [String] = []
+        var userIndex: [String: UserID] = [:]
+        var jobs: [JobID: Job] = [:]
+        var jobOrder: [JobID] = []
+        var starts: [JobID: [(t: Instant, nodes: [NodeID])]] = [:]
+        var startAlloc: [JobID: (t: Instant, cpus: Int)] = [:]
+        var observed: [JobID: JobRecord] = [:]
+        var failed: [JobID: [Micros]] = [:]
+        var lastEndOnNode: [NodeID: Instant] = [:]
+        var joinedAt: [NodeID: Instant] = [:]
+        var delays: [Micros] = []
+        var leaseExpiries = 0, requeues = 0
+        var firstTime: Instant?
+        var lastT = Instant.min
+
+        for k in 1..<lines.count {
+            let o = try object(k)
+            func int(_ key: String) throws -> Int64 {
+                guard let n = o[key] as? NSNumber else { throw TraceError("\(name):\(k + 1): missing or non-numeric '\(key)'") }
+                return n.int64Value
+            }
+            guard let ev = o["ev"] as? String else { throw TraceError("\(name):\(k + 1): missing 'ev'") }
+            let t = try int("t")
+            guard t >= lastT else { throw TraceError("\(name):\(k + 1): time goes backwards (\(t) after \(lastT))") }
+            lastT = t
+            if firstTime == nil { firstTime = t }
+            func node(_ key: String = "node") throws -> NodeID {
+                let raw = Int(try int(key))
+                guard let n = nodeIndex[raw] else { throw TraceError("\(name):\(k + 1): node \(raw) was never joined") }
+                return n
+            }
+            func job() throws -> JobID {
+                let j = Int(try int("job"))
+                guard jobs[j] != nil else { throw TraceError("\(name):\(k + 1): job \(j) was never submitted") }
+                return j
+            }
+            switch ev {
+            case "node_joined":
+                let raw = Int(try int("node"))
+                let hours = (o["hours"] as? String).flatMap(DailyHours.init(parsing:))
+                let spec = NodeSpec(name: o["name"] as? String ?? "node\(raw)",
+                                    capacity: Resources(cpus: Int(try int("cpus")), memoryMB: Int(try int("memory_mb")), gpus: Int(try int("gpus"))),
+                                    labels: o["labels"] as? [String] ?? [], hours: hours,
+                                    speed: (o["speed"] as? NSNumber)?.doubleValue ?? 1)
+                if let existing = nodeIndex[raw] {
+                    nodeEvents.append(NodeEvent(time: t, node: existing, kind: .returned))
+                } else {
+                    nodeIndex[raw] = nodes.count
+                    if t > (firstTime ?? t) { nodeEvents.append(NodeEvent(time: t, node: nodes.count, kind: .joined)) }
+                    joinedAt[nodes.count] = t
+                    nodes.append(spec)
+                }
+            case "node_lost": nodeEvents.append(NodeEvent(time: t, node: try node(), kind: .lost))
+            case "node_returned": nodeEvents.append(NodeEvent(time: t, node: try node(), kind: .returned))
+            case "node_draining": nodeEvents.append(NodeEvent(time: t, node: try node(), kind: .draining))
+            case "submitted":
+                let id = Int(try int("job"))
+                let u = o["user"] as? String ?? "unknown"
+                let uid: UserID
+                if let x = userIndex[u] { uid = x } else { uid = users.count; userIndex[u] = uid; users.append(u) }
+                let req = ResourceRequest(cpus: Int(try int("cpus")), memoryMB: (o["memory_mb"] as? Int) ?? 0,
+                                          gpus: (o["gpus"] as? Int) ?? 0, labels: o["labels"] as? [String] ?? [],
+                                          spread: (o["spread"] as? Bool) ?? false)
+                jobs[id] = Job(id: id, user: uid, submit: t, request: req, estimate: try int("estimate_us"),
+                               runtime: (o["runtime_us"] as? NSNumber)?.int64Value ?? 0,
+                               priority: (o["priority"] as? Int) ?? 0, dependencies: o["after"] as? [Int] ?? [])
+                jobOrder.append(id)
+            case "started":
+                let j = try job()
+                guard let slices = o["nodes"] as? [[Int]], !slices.isEmpty else {
+                    throw TraceError("\(name):\(k + 1): 'nodes' must be a list of [node, cpus, memory_mb, gpus]")
+                }
+                var ns: [NodeID] = []
+                for s in slices {
+                    guard let n = nodeIndex[s[0]] else { throw TraceError("\(name):\(k + 1): node \(s[0]) was never joined") }
+                    ns.append(n)
+                }
+                starts[j, default: []].append((t, ns))
+                startAlloc[j] = (t, slices.reduce(0) { $0 + ($1.count > 1 ? $1[1] : 0) })
+                let ready = ([jobs[j]!.submit] + ns.map { max(lastEndOnNode[$0] ?? .min, joinedAt[$0] ?? .min) }).max()!
+                delays.append(max(0, t - ready))
+            case "finished":
+                let j = try job()
+                let status = JobStatus(rawValue: o["status"] as? String ?? "") ?? .failed
+                guard let s = startAlloc.removeValue(forKey: j) else { continue } // never ran (dependency)
+                for n in starts[j]?.last?.nodes ?? [] { lastEndOnNode[n] = t }
+                observed[j] = JobRecord(id: j, user: jobs[j]!.user, cpus: s.cpus, submit: jobs[j]!.submit, start: s.t,
+                                        end: t, estimate: jobs[j]!.estimate, status: status)
+            case "lease_expired", "requeued":
+                let j = try job()
+                if ev == "lease_expired" { leaseExpiries += 1 } else { requeues += 1 }
+                if let s = startAlloc.removeValue(forKey: j) {
+                    failed[j, default: []].append(t - s.t)
+                    for n in starts[j]?.last?.nodes ?? [] { lastEndOnNode[n] = t }
+                }
+                observed[j] = nil
+            case "cancelled", "rejected", "reserved", "pending", "solved":
+                continue
+            default:
+                throw TraceError("\(name):\(k + 1): unknown event '\(ev)'")
+            }
+        }
+        guard !nodes.isEmpty else { throw TraceError("\(name): the trace has no node_joined event; nothing to replay on") }
+        // The runtime to replay is what the last attempt ran (sim traces carry it directly).
+        var list: [Job] = []
+        for id in jobOrder {
+            var j = jobs[id]!
+            if let r = observed[id] {
+                if j.runtime == 0 { j.runtime = r.end - r.start }
+            } else if j.runtime == 0 {
+                continue // never finished live: nothing to replay
+            }
+            list.append(j)
+        }
+        delays.sort()
+        var w = Workload(name: name, jobs: list, users: users, nodes: nodes, nodeEvents: nodeEvents)
+        w.failedAttempts = failed
+        return TraceRun(source: header["source"] as? String ?? "?", policy: header["policy"] as? String ?? "?",
+                        origin: header["origin"] as? String ?? "", workload: w,
+                        observed: observed.values.sorted { $0.id < $1.id }, starts: starts,
+                        leaseExpiries: leaseExpiries, requeues: requeues, lines: lines.count,
+                        dispatchDelay: delays.isEmpty ? 0 : delays[delays.count / 2])
+    }
+}

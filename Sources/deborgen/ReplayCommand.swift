@@ -1,0 +1,108 @@
+import ArgumentParser
+import Foundation
+import Policies
+import Sim
+
+struct ReplayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Replay a trace (live or simulated) under one or more policies and compare with what happened.",
+        discussion: """
+        The trace's arrivals, users, resources, estimates and observed runtimes become the workload;
+        its nodes (capacities, hours, joins, losses) become the cluster; failed attempts are
+        replayed as failed attempts. The observed run is the first row; each replay follows with its
+        differences. The live system's dispatch delay (claim polling) is estimated from the trace
+        and modelled in the simulator (docs/replay.md); --no-dispatch-delay turns that off.
+
+        Example: deborgen replay live.jsonl --policy fairshare+easy --policy fcfs --policy least-loaded
+        """)
+
+    @Argument(help: "Trace file (JSON Lines, docs/trace-format.md).")
+    var trace: String
+
+    @Option(name: .shortAndLong, help: "Policy to replay under (repeatable). Default: the policy named in the trace.")
+    var policy: [String] = []
+
+    @Flag(help: "Do not model the dispatch delay measured in the trace.")
+    var noDispatchDelay = false
+
+    @Option(help: "Fair-share half-life, e.g. 7d, or 'none'.")
+    var halfLife: String = "7d"
+
+    @Option(help: "Write per-job observed and replayed start times (first policy) to this CSV.")
+    var startsCsv: String?
+
+    @Option(help: "Append one summary row per run (observed first) to this CSV.")
+    var summaryCsv: String?
+
+    func run() throws {
+        let t: TraceRun
+        do { t = try TraceRun.read(path: trace) } catch { throw ValidationError("\(error)") }
+        let names = policy.isEmpty ? [t.policy] : policy
+        var policies: [any SchedulingPolicy] = []
+        for n in names {
+            do { policies.append(try PolicyCatalog.make(n)) } catch {
+                throw ValidationError("\(error)\(policy.isEmpty ? " (the trace's policy; pass --policy to choose)" : "")")
+            }
+        }
+        let hl: Micros? = halfLife == "none" ? nil : Time.parseDuration(halfLife)
+        let replay = Replay(t, modelDispatchDelay: !noDispatchDelay)
+        print("trace: \(trace) (\(t.source), policy \(t.policy), \(t.workload.jobs.count) jobs, \(t.workload.nodes.count) nodes, \(t.leaseExpiries) lease expiries, \(t.requeues) requeues)")
+        print(String(format: "dispatch delay modelled: %.3f s (median observed: %.3f s)",
+                     Time.toSeconds(replay.dispatchDelay), Time.toSeconds(t.dispatchDelay)))
+        let observed = replay.observedResult
+        let results = policies.map { replay.simulate($0, halfLife: hl) }
+        print(Replay.table(observed: observed, replays: results))
+        for (r, p) in zip(results, policies) where p.name == (try? PolicyCatalog.make(t.policy).name) {
+            let f = Fidelity.compare(observed: t.observed, simulated: r.records, processors: t.workload.processors)
+            print("\nfidelity of the replay under the policy that ran (\(p.name)):")
+            print(Report.textTable([
+                ["measure", "value"],
+                ["mean wait error", String(format: "%+.2f%%", f.meanWaitError * 100)],
+                ["p95 wait error", String(format: "%+.2f%%", f.p95WaitError * 100)],
+                ["utilization error", String(format: "%+.2f%%", f.utilizationError * 100)],
+                ["start order rank correlation", String(format: "%.4f", f.startRankCorrelation)],
+                ["start difference mean / max", String(format: "%.3f s / %.3f s", f.meanAbsoluteStartDifference, f.maxAbsoluteStartDifference)],
+            ]))
+        }
+        if let startsCsv, let first = results.first {
+            let f = Fidelity.compare(observed: t.observed, simulated: first.records, processors: t.workload.processors)
+            var out = "job_id,observed_start_s,replayed_start_s,difference_s\n"
+            for s in f.starts { out += "\(s.job),\(Report.number(s.observed)),\(Report.number(s.simulated)),\(Report.number(s.simulated - s.observed))\n" }
+            try out.write(toFile: startsCsv, atomically: true, encoding: .utf8)
+        }
+        if let summaryCsv {
+            for r in [observed] + results { try Report.appendSummary(r, to: summaryCsv) }
+        }
+    }
+}
+
+struct TraceDiffCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "diff",
+        abstract: "Compare two traces (live or simulated): metrics side by side and per-job start differences.")
+
+    @Argument(help: "First trace.") var a: String
+    @Argument(help: "Second trace.") var b: String
+    @Option(help: "Show this many jobs with the largest start differences.") var top: Int = 10
+
+    func run() throws {
+        let ta: TraceRun, tb: TraceRun
+        do { ta = try TraceRun.read(path: a); tb = try TraceRun.read(path: b) } catch { throw ValidationError("\(error)") }
+        let ra = Replay(ta).observedResult, rb = Replay(tb).observedResult
+        print(Replay.table(observed: ra, replays: [rb]).replacingOccurrences(of: "replay: ", with: "B: "))
+        let f = Fidelity.compare(observed: ta.observed, simulated: tb.observed, processors: ta.workload.processors)
+        let onlyA = Set(ta.observed.map(\.id)).subtracting(tb.observed.map(\.id)).count
+        let onlyB = Set(tb.observed.map(\.id)).subtracting(ta.observed.map(\.id)).count
+        print("\njobs in both: \(f.starts.count); only in A: \(onlyA); only in B: \(onlyB)")
+        print(String(format: "start order rank correlation %.4f; start difference mean %.3f s, max %.3f s",
+                     f.startRankCorrelation, f.meanAbsoluteStartDifference, f.maxAbsoluteStartDifference))
+        let worst = f.starts.sorted { abs($0.simulated - $0.observed) > abs($1.simulated - $1.observed) }.prefix(top)
+        if !worst.isEmpty, worst.first.map({ $0.simulated != $0.observed }) == true {
+            print("")
+            print(Report.textTable([["job", "start A s", "start B s", "B − A s"]] + worst.map {
+                ["\($0.job)", Report.number($0.observed), Report.number($0.simulated), Report.number($0.simulated - $0.observed)]
+            }))
+        }
+    }
+}
