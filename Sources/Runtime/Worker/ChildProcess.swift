@@ -14,7 +14,9 @@ public struct Termination: Sendable, Equatable {
     public var wallSeconds: Double
     /// User + system CPU time of the process and the descendants it waited for.
     public var cpuSeconds: Double
-    /// Peak resident set size in KiB (`ru_maxrss`).
+    /// Peak memory in KiB: the largest resident size of the process group seen by sampling
+    /// /proc (every 100–250 ms), or the main process's own high-water mark if larger.
+    /// (`ru_maxrss` is not used: on Linux it starts from the spawning worker's own RSS.)
     public var maxRSSKB: Int
     /// A shell-style code: the exit status, or 128 + signal.
     public var shellCode: Int { exitCode.map(Int.init) ?? 128 + Int(signal ?? 0) }
@@ -42,6 +44,7 @@ public final class ChildProcess: @unchecked Sendable {
     private let outputDone = DispatchSemaphore(value: 0)
     private let stopReading = WorkerLocked(false)
     private let exited = WorkerLocked<Termination?>(nil)
+    private let peak = WorkerLocked(0)
 
     /// Serialises pipe creation + spawn, so no other spawn inherits a pipe end between `pipe`
     /// and `FD_CLOEXEC`.
@@ -120,6 +123,36 @@ public final class ChildProcess: @unchecked Sendable {
         }
         reader.name = "deborgen-output-\(spawned)"
         reader.start()
+        peak.withLock { $0 = Self.groupResidentKB(pgid: spawned) }
+    }
+
+    /// The summed resident size (KiB) of every process in group `pgid`, or the group leader's
+    /// VmHWM if that is larger. Scans /proc; 0 where /proc is missing.
+    static func groupResidentKB(pgid: pid_t) -> Int {
+        guard let dir = opendir("/proc") else { return 0 }
+        defer { closedir(dir) }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE))) / 1024
+        var sum = 0
+        while let e = readdir(dir) {
+            let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard let pid = Int32(name) else { continue }
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            // Fields after "comm)": state ppid pgrp ...
+            let f = stat[stat.index(after: close)...].split(separator: " ")
+            guard f.count > 2, Int32(f[2]) == pgid else { continue }
+            if let statm = try? String(contentsOfFile: "/proc/\(pid)/statm", encoding: .utf8) {
+                let parts = statm.split(separator: " ")
+                if parts.count > 1, let res = Int(parts[1]) { sum += res * page }
+            }
+        }
+        var hwm = 0
+        if let st = try? String(contentsOfFile: "/proc/\(pgid)/status", encoding: .utf8) {
+            for line in st.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+                hwm = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
+            }
+        }
+        return max(sum, hwm)
     }
 
     /// Sends `signal` to the whole process group.
@@ -133,7 +166,16 @@ public final class ChildProcess: @unchecked Sendable {
     /// left of its group and waits up to `drainSeconds` for the output pipe to reach end of file.
     public func wait(drainSeconds: Double = 2) async -> Termination {
         let pid = self.pid, started = self.started
-        let t: Termination = await withCheckedContinuation { (c: CheckedContinuation<Termination, Never>) in
+        let sampler = Task.detached { [peak] in
+            var n = 0
+            while !Task.isCancelled {
+                let kb = Self.groupResidentKB(pgid: pid)
+                peak.withLock { $0 = max($0, kb) }
+                n += 1
+                try? await Task.sleep(nanoseconds: n < 10 ? 100_000_000 : 250_000_000)
+            }
+        }
+        var t: Termination = await withCheckedContinuation { (c: CheckedContinuation<Termination, Never>) in
             let th = Thread {
                 var status: Int32 = 0
                 var ru = rusage()
@@ -153,6 +195,8 @@ public final class ChildProcess: @unchecked Sendable {
             th.name = "deborgen-wait-\(pid)"
             th.start()
         }
+        sampler.cancel()
+        t.maxRSSKB = peak.withLock { $0 }
         exited.withLock { $0 = t }
         // Leftover background processes would hold the pipe open forever.
         _ = Glibc.kill(-pid, SIGKILL)
