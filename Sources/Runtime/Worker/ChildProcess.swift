@@ -23,11 +23,11 @@ public struct Termination: Sendable, Equatable {
 }
 
 /// A small lock around a value (no Foundation `NSLock` ceremony at call sites).
-final class WorkerLocked<Value>: @unchecked Sendable {
+public final class WorkerLocked<Value>: @unchecked Sendable {
     private var value: Value
     private let lock = NSLock()
-    init(_ v: Value) { value = v }
-    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
+    public init(_ v: Value) { value = v }
+    public func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
         lock.lock(); defer { lock.unlock() }
         return try body(&value)
     }
