@@ -7,7 +7,7 @@ import Runtime
 /// `deborgen bench cooperative`.
 final class LocalCooperative: @unchecked Sendable {
     let dataDir: String
-    let port: Int
+    private(set) var port: Int
     var url: String { "http://127.0.0.1:\(port)" }
     private(set) var submitterToken = ""
     private(set) var workerToken = ""
@@ -73,13 +73,24 @@ final class LocalCooperative: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
         try await ensureTokens()
         coordinator = try spawn(CoordinatorCLI.serve(dataDir: dataDir, port: port) + extra, log: dataDir + "/coordinator.log")
-        let probe = try CoordinatorClient(url: url, token: submitterToken)
         let deadline = Date().addingTimeInterval(60)
+        let log = dataDir + "/coordinator.log"
         while Date() < deadline {
-            if await probe.healthy() { return }
+            // With --port 0 the coordinator picks one and says so: "listening on http://HOST:PORT".
+            if port == 0, let text = try? String(contentsOfFile: log, encoding: .utf8), let p = Self.listeningPort(text) { port = p }
+            if port != 0, try await CoordinatorClient(url: url, token: submitterToken).healthy() { return }
+            if let c = coordinator, !processAlive(c.pid) { break }
             try await Task.sleep(nanoseconds: 100_000_000)
         }
         throw CLIError("the coordinator did not answer at \(url) within 60 s; see \(dataDir)/coordinator.log")
+    }
+
+    /// The port in the coordinator's "listening on http://HOST:PORT" line.
+    static func listeningPort(_ text: String) -> Int? {
+        guard let r = text.range(of: "listening on http://") else { return nil }
+        let rest = text[r.upperBound...]
+        guard let colon = rest.firstIndex(of: ":") else { return nil }
+        return Int(rest[rest.index(after: colon)...].prefix { $0.isNumber })
     }
 
     func startWorkers(_ n: Int, cpusEach: Int, extra: [String] = []) throws {
@@ -113,5 +124,9 @@ enum CoordinatorCLI {
     }
     static func serve(dataDir: String, port: Int) -> [String] {
         ["coordinator", "--data-dir", dataDir, "--host", "127.0.0.1", "--port", String(port)]
+    }
+    /// Short leases and heartbeats, for tests and benchmarks on one machine.
+    static func fastLeases(leaseS: Double, heartbeatS: Double) -> [String] {
+        ["--lease-s", String(leaseS), "--heartbeat-s", String(heartbeatS)]
     }
 }

@@ -19,7 +19,7 @@ struct UpCommand: AsyncParsableCommand {
 
     @Option(help: "Local workers to start.") var workers: Int = 3
     @Option(help: "Where the coordinator keeps its database, tokens and logs.") var dataDir: String = "deborgen-data"
-    @Option(help: "Port to listen on (127.0.0.1).") var port: Int = 8080
+    @Option(help: "Port to listen on (127.0.0.1; 0 picks a free one).") var port: Int = 8080
     @Option(help: "Cores each worker offers (default: this machine's cores / workers, at least 1).") var cpusPerWorker: Int?
     @Flag(help: "Also write the URL and token to ~/.config/deborgen/config.json.") var writeConfig = false
 
