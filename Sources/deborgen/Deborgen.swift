@@ -11,6 +11,7 @@ struct Deborgen: AsyncParsableCommand {
         coordinator. Start with: deborgen simulate --workload workloads/lublin_256.swf --policy fcfs+easy
         """,
         version: "0.1.0",
-        subcommands: [SimulateCommand.self, WorkloadCommand.self, BenchCommand.self, PoliciesCommand.self]
+        subcommands: [SimulateCommand.self, WorkloadCommand.self, BenchCommand.self, PoliciesCommand.self,
+                      CoordinatorCommand.self, TokenCommand.self, TraceCommand.self]
     )
 }
