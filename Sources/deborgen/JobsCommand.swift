@@ -25,8 +25,13 @@ struct JobsCommand: AsyncParsableCommand {
         if json { print(jsonString(["jobs": jobs])); return }
         if jobs.isEmpty { print("no jobs\(state.map { " in state \($0)" } ?? "")"); return }
         let now = Date()
+        // The list carries no attempts: running jobs' nodes come from the node list.
+        var runningOn: [Int: String] = [:]
+        if jobs.contains(where: { $0.state == "running" }), let nodes = try? await client.nodes() {
+            for n in nodes { for id in n.running { runningOn[id] = n.name } }
+        }
         let rows = jobs.map { j -> [String] in
-            let node = j.attempts.last?.node ?? "-"
+            let node = runningOn[j.id] ?? "-"
             let time: String
             switch j.state {
             case "queued": time = "waiting " + (span(j.submittedAt, nil, now: now).map(formatDuration) ?? "-")
@@ -37,9 +42,9 @@ struct JobsCommand: AsyncParsableCommand {
             if let r = j.result, j.state == "failed", let reason = r.reason { st += " (\(reason)\(r.exitCode.map { " \($0)" } ?? ""))" }
             if j.state == "queued", let p = j.pendingReason { st += " (\(p.code))" }
             let cmd = shellQuote(j.command)
-            return [String(j.id), j.name ?? "-", j.user ?? "-", st, node, ago(j.submittedAt, now: now), time,
+            return [String(j.id), j.name ?? "-", j.user ?? "-", st, node, String(j.attemptCount ?? j.attempts.count), ago(j.submittedAt, now: now), time,
                     cmd.count > 60 ? String(cmd.prefix(59)) + "…" : cmd]
         }
-        printTable(["ID", "NAME", "USER", "STATE", "NODE", "SUBMITTED", "TIME", "COMMAND"], rows)
+        printTable(["ID", "NAME", "USER", "STATE", "NODE", "TRIES", "SUBMITTED", "TIME", "COMMAND"], rows)
     }
 }

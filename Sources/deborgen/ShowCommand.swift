@@ -15,6 +15,8 @@ struct ShowCommand: AsyncParsableCommand {
         let client = try connection.client()
         let j = try await withClientErrors { try await client.job(job) }
         if json { print(jsonString(j)); return }
+        let names = (try? await client.nodeNames()) ?? [:]
+        func nodeName(_ a: V1.Attempt) -> String { a.nodeID.flatMap { names[$0] } ?? a.node ?? "-" }
         print("job \(j.id)\(j.name.map { " (\($0))" } ?? "") by \(j.user ?? "?"): \(j.state)")
         print("  command    \(shellQuote(j.command))")
         if let s = j.setup { print("  setup      \(shellQuote(s))\(j.isolateNetwork ? "  (command runs without network)" : "")") }
@@ -37,7 +39,7 @@ struct ShowCommand: AsyncParsableCommand {
         if j.attempts.isEmpty { print("  attempts   none yet"); return }
         print("  attempts:")
         printTable(["    #", "ATTEMPT", "NODE", "STATE", "STARTED", "WALL", "CPU", "MAX RSS", "EXIT"], j.attempts.map { a in
-            ["    \(a.number.map(String.init) ?? "-")", a.id, a.node ?? "-", a.state, a.startedAt ?? "-",
+            ["    \(a.number.map(String.init) ?? "-")", a.id, nodeName(a), a.state, a.startedAt ?? "-",
              a.wallS.map(formatDuration) ?? (a.endedAt == nil ? (span(a.startedAt, nil).map { formatDuration($0) + "…" } ?? "-") : "-"),
              a.cpuS.map(formatDuration) ?? "-", a.maxRssKB.map { "\($0 / 1024) MiB" } ?? "-", a.exitCode.map(String.init) ?? "-"]
         })

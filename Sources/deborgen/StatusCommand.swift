@@ -24,17 +24,24 @@ struct StatusCommand: AsyncParsableCommand {
     }
 
     static func render(_ client: CoordinatorClient) async throws -> String {
-        let limit = 1000
         var counts: [(String, String)] = []
-        var running: [V1.Job] = []
-        for s in ["queued", "running", "succeeded", "failed", "cancelled"] {
-            let js = try await client.jobs(state: s, limit: limit)
-            counts.append((s, js.count >= limit ? "\(limit)+" : String(js.count)))
-            if s == "running" { running = js }
+        let states = ["queued", "running", "succeeded", "failed", "cancelled"]
+        var policy: String?
+        if let st = try await client.status() {
+            policy = st.policy
+            counts = states.map { ($0, String(st.jobs[$0] ?? 0)) }
+        } else {
+            for s in states {
+                let js = try await client.jobs(state: s, limit: 1000)
+                counts.append((s, js.count >= 1000 ? "1000+" : String(js.count)))
+            }
         }
+        let running = try await client.jobs(state: "running", limit: 1000)
         let nodes = try await client.nodes().filter { $0.state != "gone" }
         var out: [String] = []
-        out.append("deborgen at \(client.baseURL.absoluteString) — \(Date())")
+        out.append("deborgen at \(client.baseURL.absoluteString)\(policy.map { " (policy \($0))" } ?? "") — \(Date())")
+        var runningOn: [Int: String] = [:]
+        for n in nodes { for id in n.running { runningOn[id] = n.name } }
         out.append("jobs:  " + counts.map { "\($0.0) \($0.1)" }.joined(separator: "  "))
         let up = nodes.filter { $0.state == "up" }
         let cpus = up.reduce(0) { $0 + $1.cpus }, freeCPUs = up.reduce(0) { $0 + ($1.free?.cpus ?? 0) }
@@ -45,7 +52,7 @@ struct StatusCommand: AsyncParsableCommand {
         if !running.isEmpty {
             out.append("running:")
             for j in running.prefix(20) {
-                out.append("  \(j.id) \(j.name ?? "") on \(j.attempts.last?.node ?? "?") for \(span(j.startedAt, nil).map(formatDuration) ?? "-"): \(shellQuote(j.command).prefix(60))")
+                out.append("  \(j.id) \(j.name ?? "") on \(runningOn[j.id] ?? "?") for \(span(j.startedAt, nil).map(formatDuration) ?? "-"): \(shellQuote(j.command).prefix(60))")
             }
         }
         return out.joined(separator: "\n")

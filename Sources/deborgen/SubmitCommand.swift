@@ -60,10 +60,11 @@ struct SubmitCommand: AsyncParsableCommand {
             guard let eq = e.firstIndex(of: "="), eq != e.startIndex else { throw ValidationError("--env wants KEY=VALUE, got '\(e)'") }
             env[String(e[..<eq])] = String(e[e.index(after: eq)...])
         }
-        var timeoutS: Double?
-        if let timeout { guard let t = parseDuration(timeout), t > 0 else { throw ValidationError("--timeout: cannot read '\(timeout)' (try 90, 30s, 10m, 2h)") }; timeoutS = t }
-        var estimateS: Double?
-        if let estimate { guard let t = parseDuration(estimate), t > 0 else { throw ValidationError("--estimate: cannot read '\(estimate)'") }; estimateS = t }
+        // The API takes whole seconds: round up.
+        var timeoutS: Int?
+        if let timeout { guard let t = parseDuration(timeout), t > 0 else { throw ValidationError("--timeout: cannot read '\(timeout)' (try 90, 30s, 10m, 2h)") }; timeoutS = Int(t.rounded(.up)) }
+        var estimateS: Int?
+        if let estimate { guard let t = parseDuration(estimate), t > 0 else { throw ValidationError("--estimate: cannot read '\(estimate)'") }; estimateS = Int(t.rounded(.up)) }
         var out: [V1.JobSubmission] = []
         for var j in base {
             if file != nil && !command.isEmpty { j.command = command }

@@ -28,7 +28,7 @@ struct EndToEndTests {
             let i = Int(j.name!.dropFirst())!
             #expect(j.state == (ok ? "succeeded" : "failed"), "job \(id) (\(i)): \(j.state) \(String(describing: j.result))")
             #expect(j.attempts.count == 1)
-            if let n = j.attempts.first?.node { nodesUsed.insert(n) }
+            if let n = j.attempts.first?.nodeID { nodesUsed.insert(String(n)) }
             let log = try await c.logText(id)
             if ok {
                 #expect(log == "job \(i) on \(id)\n")
@@ -82,8 +82,9 @@ struct EndToEndTests {
         let done = try await c.waitJob(j.id, timeout: 40)
         #expect(done.state == "succeeded", "\(String(describing: done.result))")
         #expect(done.attempts.count == 2)
-        #expect(done.attempts.first?.node == "w1" && done.attempts.first?.state != "succeeded")
-        #expect(done.attempts.last?.node == "w2" && done.attempts.last?.state == "succeeded")
+        let names = try await c.client.nodeNames()
+        #expect(done.attempts.first?.nodeID.flatMap { names[$0] } == "w1" && done.attempts.first?.state != "succeeded")
+        #expect(done.attempts.last?.nodeID.flatMap { names[$0] } == "w2" && done.attempts.last?.state == "succeeded")
         #expect(done.attempts.filter { $0.state == "succeeded" }.count == 1)
         let log = try await c.logText(j.id)
         #expect(log.contains("attempt \(done.attempts.last!.id)"))
@@ -106,7 +107,7 @@ struct EndToEndTests {
         let after = try await c.client.job(j.id)
         #expect(after.state == "succeeded")
         #expect(after.attempts.filter { $0.state == "succeeded" }.count == 1)
-        #expect(after.attempts.last?.node == "w2")
+        #expect(after.attempts.last?.nodeID.flatMap { try? names(c)[$0] } == "w2")
         #expect(after.finishedAt == done.finishedAt)
     }
 
@@ -239,6 +240,14 @@ struct EndToEndTests {
         let (st, _, err) = try Cluster.run(["jobs", "--coordinator", c.url, "--token", "wrong"], env: ["XDG_CONFIG_HOME": c.dir])
         #expect(st != 0 && err.contains("token rejected") && err.contains("deborgen token create"))
     }
+}
+
+func names(_ c: Cluster) throws -> [Int: String] {
+    // Synchronous helper for expectations: the node list through the CLI's JSON output.
+    let (_, out, _) = try c.cli(["nodes", "--json", "--all"])
+    struct L: Decodable { var nodes: [V1.NodeInfo] }
+    let l = try JSONDecoder().decode(L.self, from: Data(out.utf8))
+    return Dictionary(l.nodes.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
 }
 
 func span(_ a: String?, _ b: String?) -> Double? {

@@ -58,6 +58,16 @@ struct HoursTests {
         #expect(h.contains(noonUTC, timeZone: TimeZone(secondsFromGMT: 8 * 3600)!))  // 20:00 there
     }
 
+    @Test func sentToTheCoordinatorInUTC() throws {
+        let h = try WorkHours(parsing: "18:00-08:00")
+        #expect(h.utcWindow(offsetSeconds: 0) == "18:00-08:00")
+        #expect(h.utcWindow(offsetSeconds: 3600) == "17:00-07:00")      // UTC+1
+        #expect(h.utcWindow(offsetSeconds: -5 * 3600) == "23:00-13:00") // UTC-5
+        #expect(try WorkHours(parsing: "00:00-24:00").utcWindow(offsetSeconds: 3600) == nil)
+        #expect(try WorkHours(parsing: "09:00-12:00,14:00-17:00").utcWindow(offsetSeconds: 0) == nil)
+        #expect(try WorkHours(parsing: "22:00-24:00").utcWindow(offsetSeconds: 0) == "22:00-00:00")
+    }
+
     @Test(arguments: ["", "18:00", "25:00-01:00", "10:00-10:00", "10:60-11:00", "a-b", "18:00-08:00-09:00"])
     func rejects(_ text: String) {
         #expect(throws: WorkHours.Invalid.self) { try WorkHours(parsing: text) }

@@ -36,8 +36,9 @@ extension V1 {
         public var env: [String: String]?
         public var resources: APIResources?
         public var labels: [String]?
-        public var timeoutS: Double?
-        public var estimateS: Double?
+        /// Whole seconds, at least 1 (the coordinator refuses fractions).
+        public var timeoutS: Int?
+        public var estimateS: Int?
         public var maxAttempts: Int?
         public var priority: Int?
         public var after: [Int]?
@@ -80,10 +81,42 @@ extension V1 {
         public var wallS: Double?
         public var cpuS: Double?
         public var maxRssKB: Int?
+        /// The node's id when the coordinator sends one (it sends the id where docs/api.md shows
+        /// a name; `node` then holds the id as text).
+        public var nodeID: Int?
         enum CodingKeys: String, CodingKey {
             case id, number, node, state, startedAt = "started_at", endedAt = "ended_at"
             case leaseExpiresAt = "lease_expires_at", exitCode = "exit_code", wallS = "wall_s"
             case cpuS = "cpu_s", maxRssKB = "max_rss_kb"
+        }
+        public init(from d: any Decoder) throws {
+            let c = try d.container(keyedBy: CodingKeys.self)
+            id = try c.decode(String.self, forKey: .id)
+            number = try c.decodeIfPresent(Int.self, forKey: .number)
+            if let n = try? c.decodeIfPresent(Int.self, forKey: .node) { nodeID = n; node = String(n) }
+            else { node = try c.decodeIfPresent(String.self, forKey: .node) }
+            state = try c.decodeIfPresent(String.self, forKey: .state) ?? "?"
+            startedAt = try c.decodeIfPresent(String.self, forKey: .startedAt)
+            endedAt = try c.decodeIfPresent(String.self, forKey: .endedAt)
+            leaseExpiresAt = try c.decodeIfPresent(String.self, forKey: .leaseExpiresAt)
+            exitCode = try c.decodeIfPresent(Int.self, forKey: .exitCode)
+            wallS = try c.decodeIfPresent(Double.self, forKey: .wallS)
+            cpuS = try c.decodeIfPresent(Double.self, forKey: .cpuS)
+            maxRssKB = try c.decodeIfPresent(Int.self, forKey: .maxRssKB)
+        }
+        public func encode(to e: any Encoder) throws {
+            var c = e.container(keyedBy: CodingKeys.self)
+            try c.encode(id, forKey: .id)
+            try c.encodeIfPresent(number, forKey: .number)
+            if let nodeID { try c.encode(nodeID, forKey: .node) } else { try c.encodeIfPresent(node, forKey: .node) }
+            try c.encode(state, forKey: .state)
+            try c.encodeIfPresent(startedAt, forKey: .startedAt)
+            try c.encodeIfPresent(endedAt, forKey: .endedAt)
+            try c.encodeIfPresent(leaseExpiresAt, forKey: .leaseExpiresAt)
+            try c.encodeIfPresent(exitCode, forKey: .exitCode)
+            try c.encodeIfPresent(wallS, forKey: .wallS)
+            try c.encodeIfPresent(cpuS, forKey: .cpuS)
+            try c.encodeIfPresent(maxRssKB, forKey: .maxRssKB)
         }
     }
 
@@ -113,13 +146,15 @@ extension V1 {
         public var pendingReason: PendingReason?
         public var result: JobResult?
         public var attempts: [Attempt]
+        /// How many attempts there were (the list endpoint sends this instead of `attempts`).
+        public var attemptCount: Int?
 
         enum CodingKeys: String, CodingKey {
             case id, name, user, state, command, setup, isolateNetwork = "isolate_network", env
             case resources, labels, timeoutS = "timeout_s", estimateS = "estimate_s"
             case maxAttempts = "max_attempts", priority, after, fingerprint, cachedFrom = "cached_from"
             case submittedAt = "submitted_at", startedAt = "started_at", finishedAt = "finished_at"
-            case pendingReason = "pending_reason", result, attempts
+            case pendingReason = "pending_reason", result, attempts, attemptCount = "attempt_count"
         }
 
         public init(from d: any Decoder) throws {
@@ -147,6 +182,7 @@ extension V1 {
             pendingReason = try c.decodeIfPresent(PendingReason.self, forKey: .pendingReason)
             result = try c.decodeIfPresent(JobResult.self, forKey: .result)
             attempts = try c.decodeIfPresent([Attempt].self, forKey: .attempts) ?? []
+            attemptCount = try c.decodeIfPresent(Int.self, forKey: .attemptCount)
         }
 
         /// Whether the job has reached a terminal state.
@@ -272,6 +308,13 @@ extension V1 {
     }
 
     struct NodeList: Codable, Sendable { var nodes: [NodeInfo] }
+
+    /// `GET /v1/status`.
+    public struct Status: Codable, Sendable, Equatable {
+        public var policy: String?
+        public var jobs: [String: Int]
+        public var nodes: [String: Int]
+    }
 
     public struct ArtifactInfo: Codable, Sendable, Equatable {
         public var name: String

@@ -211,6 +211,17 @@ public struct CoordinatorClient: Sendable {
         try FileManager.default.moveItem(at: tmp, to: destination)
     }
 
+    /// `GET /v1/status` (the coordinator has it though docs/api.md does not list it): job counts
+    /// by state and node counts by state. Nil when the coordinator does not offer it.
+    public func status() async throws -> V1.Status? {
+        do { return try decode(V1.Status.self, try await request("GET", "/v1/status")) } catch let e as ClientError where e.status == 404 { return nil }
+    }
+
+    /// Node names by id (attempts carry the node's id).
+    public func nodeNames() async throws -> [Int: String] {
+        Dictionary(try await nodes().map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
+    }
+
     public func nodes() async throws -> [V1.NodeInfo] {
         try decode(V1.NodeList.self, try await request("GET", "/v1/nodes")).nodes
     }

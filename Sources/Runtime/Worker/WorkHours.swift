@@ -57,4 +57,19 @@ public struct WorkHours: Sendable, Equatable, CustomStringConvertible {
         for d in 0..<1440 where contains(minuteOfDay: (minute + d) % 1440) { return d }
         return 0
     }
+
+    /// The same hours as one `HH:MM-HH:MM` window in UTC, the form the coordinator takes (it
+    /// schedules with UTC clocks), for a local time `offsetSeconds` east of UTC. Nil when there is
+    /// no single window to send (several windows, or all day): the worker then only enforces the
+    /// hours itself.
+    public func utcWindow(offsetSeconds: Int) -> String? {
+        guard windows.count == 1, let w = windows.first else { return nil }
+        let len = (w.end - w.start + 1440) % 1440
+        guard len != 0, !(w.start == 0 && w.end == 1440) else { return nil }
+        let shift = offsetSeconds / 60
+        let a = ((w.start - shift) % 1440 + 1440) % 1440
+        let b = ((w.end - shift) % 1440 + 1440) % 1440
+        func hm(_ m: Int) -> String { String(format: "%02d:%02d", m / 60, m % 60) }
+        return "\(hm(a))-\(hm(b))"
+    }
 }

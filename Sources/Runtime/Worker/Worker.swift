@@ -85,7 +85,7 @@ public actor Worker {
     var registration: V1.NodeRegistration {
         V1.NodeRegistration(name: opts.name, cpus: opts.capabilities.cpus, memoryMB: opts.capabilities.memoryMB,
                          gpus: opts.capabilities.gpus, os: opts.capabilities.os, labels: opts.labels,
-                         hours: opts.hours?.text, canIsolateNetwork: opts.capabilities.canIsolateNetwork)
+                         hours: opts.hours?.utcWindow(offsetSeconds: TimeZone.current.secondsFromGMT()), canIsolateNetwork: opts.capabilities.canIsolateNetwork)
     }
 
     /// Registers (retrying while the coordinator is unreachable). Re-registering by the same name
