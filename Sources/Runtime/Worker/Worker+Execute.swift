@@ -152,14 +152,14 @@ extension Worker {
             }
             if chunk.isEmpty {
                 if ended { return }
-                try? await Task.sleep(nanoseconds: 250_000_000)
+                await Self.pause(h, 0.25)
                 continue
             }
             do {
                 try await client.appendLog(attempt: h.id, chunk)
                 h.state.withLock { s in s.pendingLog.removeFirst(min(s.pendingLog.count, chunk.count)) }
                 delay = 0.25
-                if !ended { try? await Task.sleep(nanoseconds: 250_000_000) }
+                if !ended { await Self.pause(h, 0.25) }
             } catch let e as ClientError where e.status == 409 || e.status == 404 {
                 opts.log("job \(h.job.id): the coordinator refused logs for attempt \(h.id) (\(e)): stopping it")
                 h.markLost("lease lost")
@@ -171,6 +171,16 @@ extension Worker {
                 try? await Task.sleep(nanoseconds: UInt64(delay * 1e9))
                 delay = min(5, delay * 2)
             }
+        }
+    }
+
+    /// Sleeps up to `seconds` between log uploads, in 5 ms slices so the final upload starts as
+    /// soon as the process has ended (a fixed sleep cost up to 250 ms per job).
+    static func pause(_ h: HeldAttempt, _ seconds: Double) async {
+        let end = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+        while ContinuousClock.now < end {
+            if h.state.withLock({ $0.outputEnded || $0.lost != nil }) { return }
+            try? await Task.sleep(nanoseconds: 5_000_000)
         }
     }
 
