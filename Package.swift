@@ -12,6 +12,12 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.0.0"..<"5.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -26,7 +32,22 @@ let package = Package(
             ]
         ),
         .target(name: "Sim", dependencies: ["Policies"]),
-        .target(name: "Runtime", dependencies: ["Policies"]),
+        .systemLibrary(
+            name: "CSQLite",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .target(
+            name: "Runtime",
+            dependencies: [
+                "Policies", "CSQLite",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
         .target(name: "Bench", dependencies: ["Policies", "Sim"]),
         .executableTarget(
             name: "deborgen",
@@ -37,6 +58,8 @@ let package = Package(
         ),
         .testTarget(name: "PoliciesTests", dependencies: ["Policies", "Sim"]),
         .testTarget(name: "SimTests", dependencies: ["Policies", "Sim"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Policies", "Runtime", "CSQLite"]),
+        .testTarget(name: "WorkerTests", dependencies: ["Runtime"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -248,6 +248,17 @@ public struct ClusterState: Sendable {
         return r
     }
 
+    /// A running job's attempt ended without an outcome (its lease expired, its node went away,
+    /// or it failed with attempts left): it leaves `running` and no outcome is recorded, so jobs
+    /// that depend on it keep waiting. The caller requeues it (`requeue`) or records the final
+    /// outcome (`recordOutcome`). O(slices).
+    @discardableResult
+    public mutating func interrupt(_ id: JobID, now: Instant) throws(EngineError) -> RunningJob {
+        guard let r = running[id] else { throw .notRunning(id) }
+        release(r, now: now)
+        return r
+    }
+
     /// Removes a queued job (cancelled, or failed because a dependency failed). O(queue).
     @discardableResult
     public mutating func dequeue(_ id: JobID, status: JobStatus) -> Job? {

@@ -121,7 +121,7 @@ public struct Simulator {
                     }
                     if failingAttempt.remove(e.payload) != nil {
                         // A replayed failed attempt: it ends, the job goes back to the queue.
-                        guard let r = try? state.finish(e.payload, status: .failed, now: now) else { continue }
+                        guard let r = try? state.interrupt(e.payload, now: now) else { continue }
                         statusOf[e.payload] = nil
                         restarts += 1
                         trace?.write(TraceEvent.finished(job: r.job.id, attempt: attempts[r.job.id] ?? 1, status: .failed,

@@ -11,6 +11,9 @@ struct Deborgen: AsyncParsableCommand {
         coordinator. Start with: deborgen simulate --workload workloads/lublin_256.swf --policy fcfs+easy
         """,
         version: "0.1.0",
-        subcommands: [SimulateCommand.self, ReplayCommand.self, TraceCommand.self, WorkloadCommand.self, BenchCommand.self, PoliciesCommand.self]
+        subcommands: [SimulateCommand.self, ReplayCommand.self, WorkloadCommand.self, BenchCommand.self, PoliciesCommand.self,
+                      CoordinatorCommand.self, TokenCommand.self, TraceCommand.self,
+                      WorkerCommand.self, SubmitCommand.self, JobsCommand.self, ShowCommand.self, LogsCommand.self,
+                      CancelCommand.self, ArtifactsCommand.self, NodesCommand.self, StatusCommand.self, UpCommand.self]
     )
 }

@@ -1,0 +1,333 @@
+import Foundation
+import Policies
+
+/// Limits and settings of a running coordinator (the shell), beyond the core's.
+public struct CoordinatorOptions: Sendable {
+    public var dataDir: String
+    public var config: CoordinatorConfig
+    /// `synchronous=FULL` (default) or `NORMAL` (see `Store.init`).
+    public var durable = true
+    /// Largest JSON request body.
+    public var maxBodyBytes = 1 << 20
+    /// Largest log chunk, and the per-job log cap.
+    public var maxLogChunk = 1 << 20
+    public var maxLogBytes = 64 << 20
+    /// Largest artifact file, and the per-job total.
+    public var maxArtifactBytes = 256 << 20
+    public var maxJobArtifactBytes = 1 << 30
+    /// How often the reaper runs (lease expiry, lost nodes).
+    public var reaperInterval: Duration = .seconds(1)
+    /// Longest claim long-poll.
+    public var maxClaimWait = 60
+
+    public init(dataDir: String, config: CoordinatorConfig = CoordinatorConfig()) {
+        self.dataDir = dataDir
+        self.config = config
+    }
+}
+
+/// Microseconds since the Unix epoch: the live engine's `Instant`.
+public let wallClock: @Sendable () -> Instant = {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Instant(ts.tv_sec) * 1_000_000 + Instant(ts.tv_nsec / 1000)
+}
+
+/// The shell around `CoordinatorCore`: it owns the database and the files, reads the clock,
+/// runs each core operation and persists its changes in one transaction before answering,
+/// and parks long-polling claims until something changes. One actor: operations are
+/// serialized, which is what makes each claim → attempt atomic.
+public actor Coordinator {
+    public nonisolated let options: CoordinatorOptions
+    public nonisolated let files: FileStore
+    let store: Store
+    var core: CoordinatorCore
+    let clock: @Sendable () -> Instant
+    var waiters: [UInt64: (CheckedContinuation<Void, Never>, Task<Void, Never>)] = [:]
+    var nextWaiter: UInt64 = 0
+    var tokenCache: [String: (Principal, Instant)] = [:]
+    public private(set) var shuttingDown = false
+    var closed = false
+
+    public init(options: CoordinatorOptions, clock: @escaping @Sendable () -> Instant = wallClock) throws {
+        self.options = options
+        self.clock = clock
+        store = try Store(directory: options.dataDir, durable: options.durable)
+        files = try FileStore(root: options.dataDir)
+        core = try CoordinatorCore(config: options.config, snapshot: try store.snapshot(), now: clock())
+        try store.setMeta("policy", options.config.policy)
+    }
+
+    /// Stops the database (after the server has stopped).
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        store.close()
+    }
+
+    /// Claims return at once from now on; parked claims wake up empty.
+    public func beginShutdown() {
+        shuttingDown = true
+        wakeAll()
+    }
+
+    // MARK: running core operations
+
+    /// Runs one core operation and commits what it changed (even when it answers an error, e.g.
+    /// an attempt found expired). A failed commit rebuilds the core from the database, so memory
+    /// never runs ahead of what is stored.
+    func perform<T>(_ body: (inout CoordinatorCore, Instant) throws -> T) throws -> T {
+        let now = clock()
+        let result = Result { try body(&core, now) }
+        try commit()
+        return try result.get()
+    }
+
+    func commit() throws {
+        let changes = core.takeChanges()
+        guard !changes.isEmpty else { return }
+        do {
+            try store.apply(changes)
+        } catch {
+            reload()
+            throw APIError.internalError("database write failed: \(error)")
+        }
+        wakeAll()
+    }
+
+    func reload() {
+        _ = core.takeChanges()
+        if let snap = try? store.snapshot(), let c = try? CoordinatorCore(config: options.config, snapshot: snap, now: clock()) {
+            core = c
+        }
+    }
+
+    func wakeAll() {
+        let w = waiters
+        waiters = [:]
+        for (_, (c, t)) in w {
+            t.cancel()
+            c.resume()
+        }
+    }
+
+    func wait(until deadline: ContinuousClock.Instant) async {
+        let id = nextWaiter
+        nextWaiter += 1
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let timer = Task { [weak self] in
+                try? await Task.sleep(until: deadline, clock: .continuous)
+                await self?.fire(id)
+            }
+            waiters[id] = (c, timer)
+        }
+    }
+
+    func fire(_ id: UInt64) {
+        if let (c, _) = waiters.removeValue(forKey: id) { c.resume() }
+    }
+
+    // MARK: auth
+
+    /// The caller of `Authorization: Bearer <token>`; 401 when missing or unknown.
+    public func authenticate(_ header: String?) throws -> Principal {
+        guard let h = header, h.hasPrefix("Bearer ") else { throw APIError.unauthorized }
+        let token = h.dropFirst(7).trimmingCharacters(in: .whitespaces)
+        guard !token.isEmpty, token.utf8.count < 512 else { throw APIError.unauthorized }
+        let hash = Tokens.hash(token)
+        let now = clock()
+        if let (p, at) = tokenCache[hash], now - at < 30 * Time.second { return p }
+        guard let p = try store.principal(hash: hash) else {
+            tokenCache[hash] = nil
+            throw APIError.unauthorized
+        }
+        tokenCache[hash] = (p, now)
+        return p
+    }
+
+    func require(_ who: Principal, _ roles: Set<Role>, _ what: String) throws {
+        guard roles.contains(who.role) else { throw APIError.forbidden("role \(who.role.rawValue) may not \(what)") }
+    }
+
+    // MARK: jobs
+
+    public func submit(_ spec: JobSpec, by who: Principal) throws -> JSON {
+        try require(who, [.admin, .submitter], "submit jobs")
+        let now = clock()
+        let (job, copyFrom) = try core.submit(spec, by: who, now: now)
+        if let src = copyFrom {
+            do { try files.copyOutputs(from: src, to: job.id) } catch {
+                files.removeJob(job.id)
+                reload()
+                throw APIError.internalError("cannot copy the cached result of job \(src): \(error)")
+            }
+        }
+        do { try commit() } catch {
+            if copyFrom != nil { files.removeJob(job.id) }
+            throw error
+        }
+        return view(job, withAttempts: true, now: now)
+    }
+
+    func view(_ j: JobRecord, withAttempts: Bool, now: Instant) -> JSON {
+        let pending = j.state == .queued ? core.pendingReason(j.id, now: now) : nil
+        return APIModels.jobJSON(j, attempts: withAttempts ? core.attempts(of: j.id) : nil, pending: pending)
+    }
+
+    public func job(_ id: Int, by who: Principal) throws -> JSON {
+        try require(who, [.admin, .submitter, .reader], "read jobs")
+        return view(try core.visibleJob(id, to: who), withAttempts: true, now: clock())
+    }
+
+    public func jobs(state: JobState?, user: String?, limit: Int, beforeID: Int?, by who: Principal) throws -> JSON {
+        try require(who, [.admin, .submitter, .reader], "list jobs")
+        let u = who.role == .submitter ? who.name : user
+        if who.role == .submitter, let user, user != who.name { return .object([("jobs", .array([]))]) }
+        let now = clock()
+        let list = core.listJobs(state: state, user: u, limit: limit, beforeID: beforeID)
+        return .object([("jobs", .array(list.map { view($0, withAttempts: false, now: now) }))])
+    }
+
+    public func cancel(_ id: Int, by who: Principal) throws -> JSON {
+        let j = try perform { try $0.cancel(id, by: who, now: $1) }
+        return view(j, withAttempts: true, now: clock())
+    }
+
+    public func readLog(_ id: Int, offset: Int, by who: Principal) throws -> (Data, Int, JobState) {
+        try require(who, [.admin, .submitter, .reader], "read logs")
+        let j = try core.visibleJob(id, to: who)
+        let (d, total) = files.readLog(job: id, offset: offset, max: 4 << 20)
+        return (d, total, j.state)
+    }
+
+    public func artifacts(_ id: Int, by who: Principal) throws -> JSON {
+        try require(who, [.admin, .submitter, .reader], "read artifacts")
+        _ = try core.visibleJob(id, to: who)
+        let list = (core.artifacts[id] ?? [:]).values.sorted { $0.name < $1.name }
+        return .object([("artifacts", .array(list.map {
+            .object([("name", .string($0.name)), ("size", .int($0.size)), ("sha256", .string($0.sha256)), ("attempt", .string($0.attempt))])
+        }))])
+    }
+
+    public func artifactPath(_ id: Int, name: String, by who: Principal) throws -> String {
+        try require(who, [.admin, .submitter, .reader], "read artifacts")
+        _ = try core.visibleJob(id, to: who)
+        _ = try FileStore.validateArtifactName(name)
+        guard core.artifacts[id]?[name] != nil else { throw APIError.notFound("job \(id) has no artifact '\(name)'") }
+        return try files.artifactPath(job: id, name: name)
+    }
+
+    // MARK: nodes
+
+    public func register(_ proposal: NodeRecord, by who: Principal) throws -> JSON {
+        let n = try perform { try $0.register(proposal, by: who, now: $1) }
+        return .object([("node_id", .int(n.id)), ("heartbeat_interval_s", .double(Time.toSeconds(options.config.heartbeatInterval))),
+                        ("lease_s", .double(Time.toSeconds(options.config.lease)))])
+    }
+
+    public func heartbeat(_ id: Int, running: [String], by who: Principal) throws -> JSON {
+        let (state, cancel) = try perform { try $0.heartbeat(id, running: running, by: who, now: $1) }
+        return .object([("state", .string(state.rawValue)), ("cancel_attempts", .strings(cancel))])
+    }
+
+    public func drain(_ id: Int, by who: Principal) throws -> JSON {
+        let n = try perform { try $0.drain(id, by: who, now: $1) }
+        return .object([("node_id", .int(n.id)), ("state", .string(n.state.rawValue))])
+    }
+
+    public func unregister(_ id: Int, by who: Principal) throws {
+        try perform { try $0.unregister(id, by: who, now: $1) }
+    }
+
+    public func nodes(by who: Principal) throws -> JSON {
+        try require(who, [.admin, .submitter, .reader], "list nodes")
+        return .object([("nodes", .array(core.nodes.map { n in
+            APIModels.nodeJSON(n, free: n.state == .up || n.state == .draining ? core.cluster.nodes[n.id].free : .zero,
+                               running: core.runningJobs(on: n.id))
+        }))])
+    }
+
+    /// Long-poll: a grant as soon as the policy starts something on this node, or nil after
+    /// `waitS` seconds (or at shutdown).
+    public func claim(_ id: Int, waitS: Int, by who: Principal) async throws -> JSON? {
+        let deadline = ContinuousClock.now + .seconds(min(max(waitS, 0), options.maxClaimWait))
+        while true {
+            if let g = try perform({ try $0.claim(id, by: who, now: $1) }) {
+                return .object([("attempt_id", .string(g.attempt.id)), ("lease_expires_at", Timestamp.json(g.attempt.leaseExpiresAt)),
+                                ("lease_s", .double(Time.toSeconds(options.config.lease))),
+                                ("job", APIModels.jobJSON(g.job, attempts: nil, pending: nil))])
+            }
+            if shuttingDown || ContinuousClock.now >= deadline { return nil }
+            // Re-run the pass at least every 5 s: node hours open without any event.
+            await wait(until: min(deadline, ContinuousClock.now + .seconds(5)))
+        }
+    }
+
+    // MARK: attempts
+
+    public func renew(_ aid: String, by who: Principal) throws -> JSON {
+        let t = try perform { try $0.renew(aid, by: who, now: $1) }
+        return .object([("lease_expires_at", Timestamp.json(t))])
+    }
+
+    public func report(_ aid: String, _ r: AttemptReport, by who: Principal) throws -> JSON {
+        let j = try perform { try $0.report(aid, r, by: who, now: $1) }
+        return view(j, withAttempts: true, now: clock())
+    }
+
+    public func appendLog(_ aid: String, _ data: Data, by who: Principal) throws {
+        let a = try perform { try $0.heldAttempt(aid, by: who, now: $1) }
+        _ = try files.appendLog(job: a.job, data, cap: options.maxLogBytes)
+    }
+
+    /// Checks an upload before its bytes are read: the name, and that the attempt holds its lease.
+    public func checkUpload(_ aid: String, name: String, by who: Principal) throws {
+        _ = try FileStore.validateArtifactName(name)
+        _ = try perform { try $0.heldAttempt(aid, by: who, now: $1) }
+    }
+
+    /// Stores a staged upload as an artifact of the attempt's job (lease and caps re-checked).
+    public func commitArtifact(_ aid: String, name: String, staged: String, size: Int, sha256: String, by who: Principal) throws {
+        let a = try perform { try $0.heldAttempt(aid, by: who, now: $1) }
+        guard core.artifactBytes(a.job, replacing: name) + size <= options.maxJobArtifactBytes else {
+            throw APIError.tooLarge("job \(a.job)'s artifacts would exceed \(options.maxJobArtifactBytes) bytes")
+        }
+        try files.placeArtifact(job: a.job, name: name, from: staged)
+        try perform { core, _ in core.addArtifact(a.job, ArtifactInfo(name: name, size: size, sha256: sha256, attempt: aid)) }
+    }
+
+    // MARK: trace, status, reaper
+
+    public func traceLines(after: Int64, limit: Int, by who: Principal) throws -> [(seq: Int64, line: String)] {
+        try require(who, [.admin, .reader], "read the trace")
+        return try store.traceLines(after: after, limit: limit)
+    }
+
+    public nonisolated var traceHeader: String {
+        TraceHeader(source: "live", policy: options.config.policy, origin: options.dataDir).jsonLine
+    }
+
+    public func status(by who: Principal) throws -> JSON {
+        let (js, ns) = core.counts()
+        return .object([
+            ("policy", .string(options.config.policy)),
+            ("jobs", .object(JobState.allCases.map { ($0.rawValue, .int(js[$0] ?? 0)) })),
+            ("nodes", .object([NodeLifecycle.up, .draining, .lost, .gone].map { ($0.rawValue, .int(ns[$0] ?? 0)) })),
+            ("schema_version", .int(store.schemaVersion)),
+        ])
+    }
+
+    /// One reaper step (see `CoordinatorCore.tick`).
+    public func tick() {
+        guard !closed else { return }
+        try? perform { core, now in core.tick(now: now) }
+    }
+
+    /// Whether the database answers (readiness).
+    public func ready() -> Bool {
+        !closed && !shuttingDown && (try? store.db.scalarInt("SELECT 1")) != nil
+    }
+
+    /// Read access to the core (tests).
+    public func inspect<T: Sendable>(_ f: (CoordinatorCore) -> T) -> T { f(core) }
+}

@@ -1,0 +1,540 @@
+import Policies
+
+/// Settings of a coordinator that the core's decisions depend on.
+public struct CoordinatorConfig: Sendable {
+    /// Policy name, as `deborgen simulate --policy` spells it.
+    public var policy = "fcfs+easy"
+    /// Maximum running jobs per user (the engine's `PolicyOptions.userCap`).
+    public var userCap: Int?
+    /// How long a claim or renewal holds an attempt; also how long a silent node stays up.
+    public var lease: Micros = 30 * Time.second
+    /// What workers are told to heartbeat at.
+    public var heartbeatInterval: Micros = 5 * Time.second
+    /// Write `pending` decision events into the trace when a job's reason changes.
+    public var traceDecisions = true
+
+    public init(policy: String = "fcfs+easy", userCap: Int? = nil, lease: Micros = 30 * Time.second,
+                heartbeatInterval: Micros = 5 * Time.second) {
+        self.policy = policy
+        self.userCap = userCap
+        self.lease = lease
+        self.heartbeatInterval = heartbeatInterval
+    }
+}
+
+/// A state change the shell must persist, in order, in one transaction.
+public enum Change: Sendable {
+    case job(JobRecord)
+    case attempt(AttemptRecord)
+    case node(NodeRecord)
+    case user(UserID, String)
+    case trace(Instant, String)
+    case artifact(JobID, ArtifactInfo)
+}
+
+/// What a claim returns: the new attempt and its job.
+public struct ClaimGrant: Sendable {
+    public var attempt: AttemptRecord
+    public var job: JobRecord
+}
+
+/// Everything the database holds that the core needs to rebuild itself.
+public struct Snapshot: Sendable {
+    public var jobs: [JobRecord] = []
+    public var attempts: [AttemptRecord] = []
+    public var nodes: [NodeRecord] = []
+    public var users: [(UserID, String)] = []
+    public var artifacts: [(JobID, ArtifactInfo)] = []
+    public init() {}
+}
+
+/// The coordinator as a pure state machine: every operation takes `now` and the caller's
+/// identity, validates everything before changing anything, mutates the engine's `ClusterState`
+/// only through its methods, and queues the resulting `Change`s (database rows and trace lines)
+/// for the shell to persist. No clock, no I/O: tests drive it with a fake clock.
+///
+/// Scheduling is the engine's: a claim from node N runs the configured policy and starts the
+/// first job the policy decided to start on N (decisions for other nodes wait for their claims).
+public struct CoordinatorCore: Sendable {
+    public let config: CoordinatorConfig
+    public internal(set) var cluster: ClusterState
+    var policy: any SchedulingPolicy
+    /// Job `id` is at index `id - 1`: ids are dense and never reused.
+    public internal(set) var jobs: [JobRecord] = []
+    public internal(set) var attempts: [String: AttemptRecord] = [:]
+    var attemptsByJob: [JobID: [String]] = [:]
+    /// The attempt holding each running job.
+    var runningAttempt: [JobID: String] = [:]
+    /// Node `id` is at index `id`, as in the engine.
+    public internal(set) var nodes: [NodeRecord] = []
+    var nodeByName: [String: NodeID] = [:]
+    var userIDs: [String: UserID] = [:]
+    /// Result cache: "user\0fingerprint" → the job whose result answers it.
+    var resultCache: [String: JobID] = [:]
+    public internal(set) var artifacts: [JobID: [String: ArtifactInfo]] = [:]
+    /// Bumped whenever changes are taken: cached explanations older than it are stale.
+    public internal(set) var version = 0
+    var changes: [Change] = []
+    var explained: (version: Int, at: Instant, reasons: [JobID: PendingReason], assigned: [JobID: NodeID])?
+    var tracedReasons: [JobID: String] = [:]
+
+    /// A fresh coordinator, or one rebuilt from a database snapshot. Running attempts are
+    /// re-adopted on their nodes with a lease of at least `config.lease` from `now` (the workers
+    /// could not renew while the coordinator was down); nodes count as heard from at `now`.
+    public init(config: CoordinatorConfig, snapshot: Snapshot = Snapshot(), now: Instant) throws {
+        self.config = config
+        do {
+            policy = try PolicyCatalog.make(config.policy, options: PolicyOptions(userCap: config.userCap))
+        } catch {
+            throw APIError.invalid("policy", error.description)
+        }
+        cluster = ClusterState()
+        cluster.keepAllOutcomes = true
+        for (id, name) in snapshot.users { userIDs[name] = id }
+        for var n in snapshot.nodes.sorted(by: { $0.id < $1.id }) {
+            guard n.id == nodes.count else { throw APIError.internalError("node ids are not dense at \(n.id)") }
+            let id = cluster.nodeJoined(n.spec, now: now)
+            switch n.state {
+            case .lost, .gone: _ = try? cluster.nodeLost(id, now: now)
+            case .draining: try? cluster.setDraining(id, true)
+            case .up: break
+            }
+            n.lastHeartbeatAt = now
+            nodes.append(n)
+            nodeByName[n.name] = id
+        }
+        var running: [JobID: AttemptRecord] = [:]
+        for var a in snapshot.attempts.sorted(by: { ($0.job, $0.number) < ($1.job, $1.number) }) {
+            if a.state == .running {
+                a.leaseExpiresAt = max(a.leaseExpiresAt, now + config.lease)
+                running[a.job] = a
+            }
+            attempts[a.id] = a
+            attemptsByJob[a.job, default: []].append(a.id)
+        }
+        for j in snapshot.jobs.sorted(by: { $0.id < $1.id }) {
+            guard j.id == jobs.count + 1 else { throw APIError.internalError("job ids are not dense at \(j.id)") }
+            jobs.append(j)
+            switch j.state {
+            case .queued:
+                cluster.submit(j.engineJob, now: now)
+            case .running:
+                if let a = running[j.id], nodes.indices.contains(a.node) {
+                    cluster.adoptRunning(j.engineJob, on: Allocation([Slice(node: a.node, resources: a.resources)]),
+                                         since: a.startedAt, now: now)
+                    runningAttempt[j.id] = a.id
+                } else {
+                    // Running without a live attempt cannot be written by this core; requeue it.
+                    jobs[j.id - 1].state = .queued
+                    cluster.submit(j.engineJob, now: now)
+                }
+            case .succeeded:
+                cluster.recordOutcome(j.id, .succeeded)
+                if let fp = j.spec.fingerprint {
+                    let key = j.user + "\u{0}" + fp
+                    if resultCache[key] == nil { resultCache[key] = j.cachedFrom ?? j.id }
+                }
+            case .failed:
+                cluster.recordOutcome(j.id, j.result?.reason == "timeout" ? .timeout : .failed)
+            case .cancelled:
+                cluster.recordOutcome(j.id, .cancelled)
+            }
+        }
+        for (job, info) in snapshot.artifacts { artifacts[job, default: [:]][info.name] = info }
+    }
+
+    // MARK: bookkeeping
+
+    /// The changes queued since the last call, in order; the shell persists them atomically.
+    public mutating func takeChanges() -> [Change] {
+        guard !changes.isEmpty else { return [] }
+        let c = changes
+        changes = []
+        version += 1
+        return c
+    }
+
+    mutating func trace(_ e: TraceEvent, _ now: Instant) { changes.append(.trace(now, e.jsonLine(at: now))) }
+
+    mutating func save(job id: JobID) { changes.append(.job(jobs[id - 1])) }
+
+    mutating func userID(_ name: String) -> UserID {
+        if let u = userIDs[name] { return u }
+        let u = (userIDs.values.max() ?? 0) + 1
+        userIDs[name] = u
+        changes.append(.user(u, name))
+        return u
+    }
+
+    public func job(_ id: JobID) -> JobRecord? { jobs.indices.contains(id - 1) ? jobs[id - 1] : nil }
+
+    public func attempts(of job: JobID) -> [AttemptRecord] { (attemptsByJob[job] ?? []).compactMap { attempts[$0] } }
+
+    /// The job if `who` may see it: 404 when it does not exist, 403 when it is another user's.
+    public func visibleJob(_ id: JobID, to who: Principal) throws -> JobRecord {
+        guard let j = job(id) else { throw APIError.notFound("job \(id) does not exist") }
+        if who.role == .submitter && j.user != who.name {
+            throw APIError.forbidden("job \(id) belongs to another user")
+        }
+        return j
+    }
+
+    // MARK: jobs
+
+    /// Accepts a validated job. Returns the job and, when it was answered from the result cache,
+    /// the job whose logs and artifacts the shell copies into it (before committing).
+    public mutating func submit(_ spec: JobSpec, by who: Principal, now: Instant) throws -> (job: JobRecord, copyFrom: JobID?) {
+        for d in spec.after {
+            guard let dj = job(d), who.role != .submitter || dj.user == who.name else {
+                throw APIError.invalid("after", "job \(d) does not exist")
+            }
+        }
+        let uid = userID(who.name)
+        let id = jobs.count + 1
+        var rec = JobRecord(id: id, user: who.name, userID: uid, spec: spec, state: .queued, submittedAt: now,
+                            startedAt: nil, finishedAt: nil, result: nil, cachedFrom: nil, attempts: 0)
+        trace(.submitted(job: rec.engineJob, user: who.name), now)
+        if let fp = spec.fingerprint, let src = resultCache[who.name + "\u{0}" + fp], let s = job(src),
+           s.state == .succeeded {
+            rec.state = .succeeded
+            rec.finishedAt = now
+            rec.cachedFrom = src
+            rec.result = JobResult(status: .succeeded, reason: "cached", exitCode: s.result?.exitCode ?? 0,
+                                   cancelledBy: nil, detail: "answered from the result of job \(src)")
+            jobs.append(rec)
+            save(job: id)
+            cluster.recordOutcome(id, .succeeded)
+            for info in (artifacts[src] ?? [:]).values.sorted(by: { $0.name < $1.name }) {
+                artifacts[id, default: [:]][info.name] = info
+                changes.append(.artifact(id, info))
+            }
+            trace(.finished(job: id, attempt: 0, status: .succeeded, exitCode: rec.result?.exitCode), now)
+            return (rec, src)
+        }
+        jobs.append(rec)
+        save(job: id)
+        cluster.submit(rec.engineJob, now: now)
+        failDoomed(now)
+        return (jobs[id - 1], nil)
+    }
+
+    /// Cancels a queued or running job (a running attempt loses its lease at once).
+    public mutating func cancel(_ id: JobID, by who: Principal, now: Instant) throws -> JobRecord {
+        guard who.role == .admin || who.role == .submitter else { throw APIError.forbidden("role \(who.role.rawValue) may not cancel jobs") }
+        let j = try visibleJob(id, to: who)
+        guard !j.state.isTerminal else { throw APIError.conflict("job \(id) already \(j.state.rawValue)") }
+        let result = JobResult(status: .cancelled, reason: "cancelled", exitCode: nil, cancelledBy: who.name,
+                               detail: "cancelled by \(who.name)")
+        if j.state == .queued {
+            cluster.dequeue(id, status: .cancelled)
+        } else if let aid = runningAttempt[id] {
+            endAttempt(aid, .cancelled, now)
+            _ = try? cluster.finish(id, status: .cancelled, now: now)
+        }
+        end(id, .cancelled, result, now)
+        trace(.cancelled(job: id, by: who.name), now)
+        failDoomed(now)
+        return jobs[id - 1]
+    }
+
+    mutating func end(_ id: JobID, _ state: JobState, _ result: JobResult, _ now: Instant) {
+        jobs[id - 1].state = state
+        jobs[id - 1].finishedAt = now
+        jobs[id - 1].result = result
+        save(job: id)
+    }
+
+    mutating func endAttempt(_ aid: String, _ state: AttemptState, _ now: Instant) {
+        guard var a = attempts[aid] else { return }
+        a.state = state
+        a.endedAt = now
+        attempts[aid] = a
+        runningAttempt[a.job] = nil
+        changes.append(.attempt(a))
+    }
+
+    /// Fails every queued job whose dependency ended without success (cascading).
+    mutating func failDoomed(_ now: Instant) {
+        while cluster.queuedWithDependencies > 0 {
+            var doomed: [(JobID, JobID)] = []
+            for j in cluster.queue where !j.dependencies.isEmpty {
+                if case .dependencyFailed(let d)? = cluster.dependencyBlock(j) { doomed.append((j.id, d)) }
+            }
+            guard !doomed.isEmpty else { return }
+            for (id, d) in doomed {
+                cluster.dequeue(id, status: .failed)
+                end(id, .failed, JobResult(status: .failed, reason: "dependency_failed", exitCode: nil, cancelledBy: nil,
+                                           detail: "dependency \(d) did not succeed"), now)
+                trace(.finished(job: id, attempt: 0, status: .failed, exitCode: nil), now)
+            }
+        }
+    }
+
+    /// After the engine released a job whose attempt ended without success: back to the queue
+    /// while attempts remain, else failed (`cause` when only one attempt was allowed).
+    mutating func retryOrFail(_ id: JobID, cause: String, exitCode: Int?, detail: String, _ now: Instant) {
+        let j = jobs[id - 1]
+        if j.attempts < j.spec.maxAttempts {
+            jobs[id - 1].state = .queued
+            save(job: id)
+            cluster.requeue(j.engineJob, now: now)
+            trace(.requeued(job: id), now)
+        } else {
+            let reason = j.spec.maxAttempts > 1 ? "attempts_exhausted" : cause
+            end(id, .failed, JobResult(status: .failed, reason: reason, exitCode: exitCode, cancelledBy: nil,
+                                       detail: "attempt \(j.attempts) of \(j.spec.maxAttempts): \(detail)"), now)
+            cluster.recordOutcome(id, .failed)
+            failDoomed(now)
+        }
+    }
+
+    // MARK: nodes
+
+    /// The node if `who` may act on it: admins on any, workers on their own.
+    func ownedNode(_ id: NodeID, _ who: Principal) throws -> NodeRecord {
+        guard who.role == .admin || who.role == .worker else { throw APIError.forbidden("role \(who.role.rawValue) may not act on nodes") }
+        guard nodes.indices.contains(id) else { throw APIError.notFound("node \(id) does not exist") }
+        if who.role == .worker && nodes[id].ownerTokenID != who.tokenID {
+            throw APIError.forbidden("node \(id) belongs to another worker")
+        }
+        return nodes[id]
+    }
+
+    mutating func touch(_ id: NodeID, _ now: Instant) { nodes[id].lastHeartbeatAt = now }
+
+    /// A lost or gone node is heard from again.
+    mutating func revive(_ id: NodeID, _ now: Instant) {
+        guard nodes[id].state == .lost || nodes[id].state == .gone else { return }
+        try? cluster.nodeReturned(id, now: now)
+        nodes[id].state = .up
+        nodes[id].lastHeartbeatAt = now
+        changes.append(.node(nodes[id]))
+        trace(.nodeReturned(node: id), now)
+    }
+
+    /// Registers a node, or re-attaches to the caller's node of the same name (same id when the
+    /// capabilities are unchanged; otherwise the old node is retired and a new id given).
+    public mutating func register(_ proposed: NodeRecord, by who: Principal, now: Instant) throws -> NodeRecord {
+        guard who.role == .admin || who.role == .worker else { throw APIError.forbidden("role \(who.role.rawValue) may not register nodes") }
+        if let id = nodeByName[proposed.name] {
+            guard nodes[id].ownerTokenID == who.tokenID || who.role == .admin else {
+                throw APIError.conflict("node name '\(proposed.name)' belongs to another worker")
+            }
+            if nodes[id].sameCapabilities(as: proposed) {
+                if nodes[id].state == .draining {
+                    // A fresh registration takes work again.
+                    try? cluster.setDraining(id, false)
+                    nodes[id].state = .up
+                    changes.append(.node(nodes[id]))
+                    trace(.nodeReturned(node: id), now)
+                }
+                revive(id, now)
+                touch(id, now)
+                return nodes[id]
+            }
+            retire(id, now)
+        }
+        var n = proposed
+        n.id = nodes.count
+        n.ownerTokenID = who.tokenID
+        n.state = .up
+        n.registeredAt = now
+        n.lastHeartbeatAt = now
+        let eid = cluster.nodeJoined(n.spec, now: now)
+        precondition(eid == n.id, "engine and coordinator node ids diverged")
+        nodes.append(n)
+        nodeByName[n.name] = n.id
+        changes.append(.node(n))
+        trace(.nodeJoined(node: n.id, spec: n.spec), now)
+        return n
+    }
+
+    /// The node leaves for good: its running attempts end and their jobs are requeued.
+    mutating func retire(_ id: NodeID, _ now: Instant) {
+        guard nodes[id].state != .gone else { return }
+        let victims = (try? cluster.nodeLost(id, now: now)) ?? []
+        nodes[id].state = .gone
+        changes.append(.node(nodes[id]))
+        trace(.nodeLost(node: id), now)
+        for v in victims {
+            guard let aid = runningAttempt[v.job.id] else { continue }
+            endAttempt(aid, .nodeGone, now)
+            retryOrFail(v.job.id, cause: "lease_expired", exitCode: nil, detail: "node \(id) unregistered", now)
+        }
+    }
+
+    /// DELETE /v1/nodes/{id}.
+    public mutating func unregister(_ id: NodeID, by who: Principal, now: Instant) throws {
+        _ = try ownedNode(id, who)
+        retire(id, now)
+    }
+
+    /// POST /v1/nodes/{id}/drain: no new work.
+    public mutating func drain(_ id: NodeID, by who: Principal, now: Instant) throws -> NodeRecord {
+        let n = try ownedNode(id, who)
+        switch n.state {
+        case .gone, .lost: throw APIError.conflict("node \(id) is \(n.state.rawValue)")
+        case .draining: return n
+        case .up:
+            try? cluster.setDraining(id, true)
+            nodes[id].state = .draining
+            changes.append(.node(nodes[id]))
+            trace(.nodeDraining(node: id), now)
+            return nodes[id]
+        }
+    }
+
+    /// POST /v1/nodes/{id}/heartbeat: renews the leases of the listed attempts the node still
+    /// holds and names those it must kill.
+    public mutating func heartbeat(_ id: NodeID, running: [String], by who: Principal, now: Instant) throws -> (state: NodeLifecycle, cancel: [String]) {
+        let n = try ownedNode(id, who)
+        guard n.state != .gone else { throw APIError.conflict("node \(id) was unregistered; register again") }
+        revive(id, now)
+        touch(id, now)
+        var cancel: [String] = []
+        for aid in running {
+            if var a = attempts[aid], a.node == id, a.state == .running {
+                a.leaseExpiresAt = now + config.lease
+                attempts[aid] = a
+            } else {
+                cancel.append(aid)
+            }
+        }
+        return (nodes[id].state, cancel)
+    }
+
+    // MARK: claims and attempts
+
+    /// POST /v1/nodes/{id}/claim: one policy pass; the first start it decided for this node
+    /// becomes a new attempt under a lease. Nil when the policy starts nothing here now.
+    public mutating func claim(_ id: NodeID, by who: Principal, now: Instant) throws -> ClaimGrant? {
+        let n = try ownedNode(id, who)
+        switch n.state {
+        case .gone: throw APIError.conflict("node \(id) was unregistered; register again")
+        case .lost: revive(id, now)
+        case .draining: touch(id, now); return nil
+        case .up: break
+        }
+        touch(id, now)
+        guard !cluster.queue.isEmpty else { return nil }
+        let pass = policy.schedule(cluster, now: now, explain: false)
+        if !pass.doomed.isEmpty { failDoomed(now) }
+        guard let d = pass.starts.first(where: { $0.allocation.slices.count == 1 && $0.allocation.slices[0].node == id })
+        else { return nil }
+        do { try cluster.start(d.job, on: d.allocation, now: now) } catch {
+            throw APIError.internalError("policy \(policy.name) made an impossible decision: \(error)")
+        }
+        jobs[d.job - 1].attempts += 1
+        jobs[d.job - 1].state = .running
+        if jobs[d.job - 1].startedAt == nil { jobs[d.job - 1].startedAt = now }
+        let number = jobs[d.job - 1].attempts
+        let a = AttemptRecord(id: AttemptRecord.makeID(job: d.job, number: number), job: d.job, number: number,
+                              node: id, resources: d.allocation.total, state: .running, startedAt: now,
+                              endedAt: nil, leaseExpiresAt: now + config.lease, report: nil)
+        attempts[a.id] = a
+        attemptsByJob[d.job, default: []].append(a.id)
+        runningAttempt[d.job] = a.id
+        save(job: d.job)
+        changes.append(.attempt(a))
+        trace(.started(job: d.job, attempt: number, allocation: d.allocation), now)
+        return ClaimGrant(attempt: a, job: jobs[d.job - 1])
+    }
+
+    /// The attempt if `who` may act for it (admin, or the worker owning its node).
+    func attemptFor(_ aid: String, _ who: Principal) throws -> AttemptRecord {
+        guard who.role == .admin || who.role == .worker else { throw APIError.forbidden("role \(who.role.rawValue) may not act for attempts") }
+        guard let a = attempts[aid] else { throw APIError.notFound("attempt \(aid) does not exist") }
+        if who.role == .worker && nodes[a.node].ownerTokenID != who.tokenID {
+            throw APIError.forbidden("attempt \(aid) runs on another worker's node")
+        }
+        return a
+    }
+
+    /// The attempt if it still holds its lease; an attempt found past its lease expires now
+    /// (the change is kept even though the call answers 409).
+    public mutating func heldAttempt(_ aid: String, by who: Principal, now: Instant) throws -> AttemptRecord {
+        let a = try attemptFor(aid, who)
+        guard a.state == .running else {
+            throw APIError.conflict("attempt \(aid) no longer holds the lease (\(a.state.rawValue))")
+        }
+        if a.leaseExpiresAt < now {
+            expire(aid, .leaseExpired, now)
+            throw APIError.conflict("attempt \(aid) no longer holds the lease (lease_expired)")
+        }
+        return a
+    }
+
+    /// POST /v1/attempts/{aid}/renew.
+    public mutating func renew(_ aid: String, by who: Principal, now: Instant) throws -> Instant {
+        let a = try heldAttempt(aid, by: who, now: now)
+        attempts[aid]!.leaseExpiresAt = now + config.lease
+        touch(a.node, now)
+        return now + config.lease
+    }
+
+    /// An attempt lost its lease or node: the engine releases the job, which is requeued or failed.
+    mutating func expire(_ aid: String, _ state: AttemptState, _ now: Instant, engineReleased: Bool = false) {
+        guard let a = attempts[aid], a.state == .running else { return }
+        endAttempt(aid, state, now)
+        if !engineReleased { _ = try? cluster.interrupt(a.job, now: now) }
+        trace(.leaseExpired(job: a.job, attempt: a.number), now)
+        let why = state == .nodeLost ? "node \(a.node) stopped heartbeating" : "lease expired"
+        retryOrFail(a.job, cause: "lease_expired", exitCode: nil, detail: why, now)
+    }
+
+    /// POST /v1/attempts/{aid}/result. Idempotent for an identical repeated report; 409 for a
+    /// different one, or for an attempt that no longer holds the lease.
+    public mutating func report(_ aid: String, _ r: AttemptReport, by who: Principal, now: Instant) throws -> JobRecord {
+        let prior = try attemptFor(aid, who)
+        if let prev = prior.report {
+            guard prev == r else { throw APIError.conflict("attempt \(aid) already reported a different result") }
+            return jobs[prior.job - 1]
+        }
+        var a = try heldAttempt(aid, by: who, now: now)
+        let id = a.job
+        a.report = r
+        a.endedAt = now
+        runningAttempt[id] = nil
+        if r.outcome == "exited" && r.exitCode == 0 {
+            a.state = .succeeded
+            _ = try? cluster.finish(id, status: .succeeded, now: now)
+            end(id, .succeeded, JobResult(status: .succeeded, reason: "exit_code", exitCode: 0, cancelledBy: nil, detail: r.detail), now)
+            if let fp = jobs[id - 1].spec.fingerprint {
+                let key = jobs[id - 1].user + "\u{0}" + fp
+                if resultCache[key] == nil { resultCache[key] = id }
+            }
+            attempts[aid] = a
+            changes.append(.attempt(a))
+            trace(.finished(job: id, attempt: a.number, status: .succeeded, exitCode: 0), now)
+        } else if r.outcome == "timeout" {
+            a.state = .timeout
+            _ = try? cluster.finish(id, status: .timeout, now: now)
+            end(id, .failed, JobResult(status: .failed, reason: "timeout", exitCode: r.exitCode, cancelledBy: nil,
+                                       detail: r.detail ?? "killed after timeout_s"), now)
+            attempts[aid] = a
+            changes.append(.attempt(a))
+            trace(.finished(job: id, attempt: a.number, status: .timeout, exitCode: r.exitCode), now)
+            failDoomed(now)
+        } else {
+            a.state = .failed
+            attempts[aid] = a
+            changes.append(.attempt(a))
+            _ = try? cluster.interrupt(id, now: now)
+            trace(.finished(job: id, attempt: a.number, status: .failed, exitCode: r.exitCode), now)
+            let why = r.outcome == "error" ? "error: \(r.detail ?? "worker error")" : "exit code \(r.exitCode ?? -1)"
+            retryOrFail(id, cause: "exit_code", exitCode: r.exitCode, detail: why, now)
+        }
+        return jobs[id - 1]
+    }
+
+    /// Records an uploaded artifact (the shell has already checked the lease and stored the file).
+    public mutating func addArtifact(_ job: JobID, _ info: ArtifactInfo) {
+        artifacts[job, default: [:]][info.name] = info
+        changes.append(.artifact(job, info))
+    }
+
+    /// Bytes of artifacts a job holds, not counting `replacing` (an upload that overwrites it).
+    public func artifactBytes(_ job: JobID, replacing name: String? = nil) -> Int {
+        (artifacts[job] ?? [:]).values.reduce(0) { $0 + ($1.name == name ? 0 : $1.size) }
+    }
+}

@@ -1,0 +1,225 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Worker {
+    /// The scrubbed environment a job sees: PATH, HOME and TMPDIR in its workspace, a UTF-8
+    /// locale, the job's own variables, and `DEBORGEN_JOB_ID` / `DEBORGEN_ATTEMPT` (which the job
+    /// cannot override). Nothing else of the worker's environment leaks in.
+    public static func jobEnvironment(job: V1.Job, attemptID: String, workspace: String, path: String) -> [String: String] {
+        var env: [String: String] = ["PATH": path, "HOME": workspace, "TMPDIR": workspace + "/tmp", "LANG": "C.UTF-8"]
+        for (k, v) in job.env { env[k] = v }
+        env["DEBORGEN_JOB_ID"] = String(job.id)
+        env["DEBORGEN_ATTEMPT"] = attemptID
+        return env
+    }
+
+    /// The argv actually spawned: an optional `ulimit -v` wrapper (the job's memory_mb plus 64 MiB
+    /// for the loader and shell), then the network-isolation prefix when asked for.
+    public static func wrap(_ argv: [String], memoryMB: Int, isolate: [String]?) -> [String] {
+        var out = argv
+        if let isolate, !isolate.isEmpty { out = isolate + out }
+        if memoryMB > 0 {
+            let kb = (memoryMB + 64) * 1024
+            out = ["/bin/sh", "-c", "ulimit -v \(kb) 2>/dev/null; exec \"$@\"", "deborgen-limit"] + out
+        }
+        return out
+    }
+
+    func execute(_ h: HeldAttempt) async {
+        let job = h.job
+        let ws = opts.workDir + "/" + h.id.replacingOccurrences(of: "/", with: "_")
+        let fm = FileManager.default
+        try? fm.removeItem(atPath: ws)
+        let made = (try? fm.createDirectory(atPath: ws + "/outputs", withIntermediateDirectories: true)) != nil
+            && (try? fm.createDirectory(atPath: ws + "/tmp", withIntermediateDirectories: true)) != nil
+        let env = Self.jobEnvironment(job: job, attemptID: h.id, workspace: ws, path: opts.jobPath)
+        let flusher = Task { await self.streamLogs(h) }
+        let started = ContinuousClock.now
+        let deadline = started + .milliseconds(Int64(job.timeoutS * 1000))
+        var report: V1.ResultReport?
+
+        func run(_ argv: [String], isolate: Bool) async -> (Termination?, String) {
+            let full = Self.wrap(argv, memoryMB: job.resources.memoryMB, isolate: isolate ? opts.capabilities.isolationPrefix : nil)
+            let child: ChildProcess
+            do {
+                child = try ChildProcess(argv: full, directory: ws, environment: env) { data in
+                    h.state.withLock { s in
+                        // Bound what waits in memory while the coordinator is away.
+                        if s.pendingLog.count > 32 << 20 { s.droppedLogBytes += data.count } else { s.pendingLog.append(data) }
+                    }
+                }
+            } catch {
+                return (nil, "\(error)")
+            }
+            let alreadyLost = h.state.withLock { s -> Bool in s.child = child; return s.lost != nil }
+            if alreadyLost { child.kill(SIGKILL) }
+            let timer = Task {
+                try await Task.sleep(until: deadline, clock: .continuous)
+                h.state.withLock { $0.timedOut = true }
+                child.kill(SIGTERM)
+                try await Task.sleep(nanoseconds: 2_000_000_000)
+                child.kill(SIGKILL)
+            }
+            let t = await child.wait()
+            timer.cancel()
+            h.state.withLock { $0.child = nil }
+            return (t, "")
+        }
+
+        if !made {
+            report = V1.ResultReport(exitCode: nil, outcome: "error", wallS: 0, cpuS: 0, maxRssKB: 0, detail: "cannot create workspace \(ws)")
+        } else if job.isolateNetwork && !opts.capabilities.canIsolateNetwork {
+            report = V1.ResultReport(exitCode: nil, outcome: "error", wallS: 0, cpuS: 0, maxRssKB: 0,
+                                  detail: "node \(opts.name) cannot isolate the network (no working `unshare -n`)")
+        } else {
+            var cpu = 0.0, rss = 0
+            var failed: V1.ResultReport?
+            if let setup = job.setup, !setup.isEmpty {
+                h.state.withLock { $0.pendingLog.append(Data("[deborgen] setup: \(setup.joined(separator: " "))\n".utf8)) }
+                let (st, why) = await run(setup, isolate: false)
+                if let t = st {
+                    cpu += t.cpuSeconds; rss = max(rss, t.maxRSSKB)
+                    if h.state.withLock({ $0.timedOut }) {
+                        failed = V1.ResultReport(exitCode: nil, outcome: "timeout", wallS: elapsed(started), cpuS: cpu, maxRssKB: rss, detail: "timed out during setup after \(job.timeoutS) s")
+                    } else if t.exitCode != 0 {
+                        failed = V1.ResultReport(exitCode: t.shellCode, outcome: "exited", wallS: elapsed(started), cpuS: cpu, maxRssKB: rss, detail: "setup failed with \(describe(t))")
+                    }
+                } else {
+                    failed = V1.ResultReport(exitCode: nil, outcome: "error", wallS: elapsed(started), cpuS: cpu, maxRssKB: rss, detail: "setup could not start: \(why)")
+                }
+            }
+            if let failed { report = failed } else if h.lost == nil {
+                let (ct, why) = await run(job.command, isolate: job.isolateNetwork)
+                if let t = ct {
+                    cpu += t.cpuSeconds; rss = max(rss, t.maxRSSKB)
+                    if h.state.withLock({ $0.timedOut }) {
+                        report = V1.ResultReport(exitCode: nil, outcome: "timeout", wallS: elapsed(started), cpuS: cpu, maxRssKB: rss, detail: "killed after the \(job.timeoutS) s timeout")
+                    } else {
+                        report = V1.ResultReport(exitCode: t.shellCode, outcome: "exited", wallS: elapsed(started), cpuS: cpu, maxRssKB: rss,
+                                              detail: t.signal != nil ? "ended by signal \(t.signal!)" : nil)
+                    }
+                } else {
+                    report = V1.ResultReport(exitCode: 127, outcome: "error", wallS: elapsed(started), cpuS: cpu, maxRssKB: rss,
+                                          detail: "could not start: \(why)")
+                }
+            }
+        }
+
+        if let r = report, h.lost == nil {
+            let line = r.outcome == "timeout" ? "[deborgen] \(r.detail ?? "timed out")\n"
+                : r.outcome == "error" ? "[deborgen] error: \(r.detail ?? "")\n" : nil
+            if let line { h.state.withLock { $0.pendingLog.append(Data(line.utf8)) } }
+        }
+        h.state.withLock { $0.outputEnded = true }
+        await flusher.value
+
+        if var r = report, h.lost == nil {
+            let skipped = await uploadArtifacts(h, root: ws + "/outputs")
+            if !skipped.isEmpty {
+                r.detail = [r.detail, "not uploaded: \(skipped.joined(separator: ", "))"].compactMap { $0 }.joined(separator: "; ")
+            }
+            if h.lost == nil { await sendResult(h, r) }
+        }
+        if let why = h.lost { log("job \(job.id) attempt \(h.id): \(why); not reporting") }
+        if !opts.keepWorkspaces { try? fm.removeItem(atPath: ws) }
+        finished(h)
+    }
+
+    nonisolated func elapsed(_ since: ContinuousClock.Instant) -> Double {
+        let d = ContinuousClock.now - since
+        return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+
+    nonisolated func describe(_ t: Termination) -> String {
+        t.signal.map { "signal \($0)" } ?? "exit code \(t.exitCode ?? -1)"
+    }
+
+    /// Sends pending output in order, at most 1 MiB a request, every 0.25 s while the job runs and
+    /// everything once it has ended. Transient failures keep the bytes for the next round.
+    nonisolated func streamLogs(_ h: HeldAttempt) async {
+        var delay = 0.25
+        while true {
+            let (chunk, ended) = h.state.withLock { s -> (Data, Bool) in
+                if s.logsCapped || s.lost != nil { s.pendingLog.removeAll(); return (Data(), true) }
+                var c = s.pendingLog.prefix(1 << 20)
+                if s.droppedLogBytes > 0 && s.pendingLog.count <= 1 << 20 {
+                    c.append(Data("\n[deborgen] \(s.droppedLogBytes) bytes of output dropped while the coordinator was unreachable\n".utf8))
+                    s.droppedLogBytes = 0
+                }
+                return (Data(c), s.outputEnded)
+            }
+            if chunk.isEmpty {
+                if ended { return }
+                await Self.pause(h, 0.25)
+                continue
+            }
+            do {
+                try await client.appendLog(attempt: h.id, chunk)
+                h.state.withLock { s in s.pendingLog.removeFirst(min(s.pendingLog.count, chunk.count)) }
+                delay = 0.25
+                if !ended { await Self.pause(h, 0.25) }
+            } catch let e as ClientError where e.status == 409 || e.status == 404 {
+                opts.log("job \(h.job.id): the coordinator refused logs for attempt \(h.id) (\(e)): stopping it")
+                h.markLost("lease lost")
+            } catch let e as ClientError where e.status == 413 {
+                opts.log("job \(h.job.id): log cap reached; further output is discarded")
+                h.state.withLock { $0.logsCapped = true }
+            } catch {
+                if ended && h.lost != nil { return }
+                try? await Task.sleep(nanoseconds: UInt64(delay * 1e9))
+                delay = min(5, delay * 2)
+            }
+        }
+    }
+
+    /// Sleeps up to `seconds` between log uploads, in 5 ms slices so the final upload starts as
+    /// soon as the process has ended (a fixed sleep cost up to 250 ms per job).
+    static func pause(_ h: HeldAttempt, _ seconds: Double) async {
+        let end = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+        while ContinuousClock.now < end {
+            if h.state.withLock({ $0.outputEnded || $0.lost != nil }) { return }
+            try? await Task.sleep(nanoseconds: 5_000_000)
+        }
+    }
+
+    /// Uploads every valid file under `root`; returns the names not uploaded (invalid or refused).
+    func uploadArtifacts(_ h: HeldAttempt, root: String) async -> [String] {
+        let (entries, invalid) = ArtifactCollector.collect(root: root)
+        var skipped = invalid
+        let c = client, log = opts.log
+        for e in entries {
+            guard h.lost == nil else { break }
+            guard let data = FileManager.default.contents(atPath: e.path) else { skipped.append(e.name); continue }
+            do {
+                try await withBackoff(maxDelay: 5, giveUp: { h.lost != nil }, onRetry: { err, _ in log("artifact upload retry: \(err)") }) {
+                    try await c.uploadArtifact(attempt: h.id, name: e.name, data)
+                }
+            } catch let err as ClientError where err.status == 409 {
+                h.markLost("lease lost")
+            } catch {
+                log("job \(h.job.id): artifact \(e.name) not uploaded: \(error)")
+                skipped.append(e.name)
+            }
+        }
+        return skipped
+    }
+
+    /// Reports the result, retrying while the coordinator is unreachable; 409 means the attempt
+    /// is no longer ours (the job went on elsewhere, or was cancelled).
+    func sendResult(_ h: HeldAttempt, _ r: V1.ResultReport) async {
+        let c = client, log = opts.log
+        do {
+            let job = try await withBackoff(maxDelay: 10, giveUp: { h.lost != nil }, onRetry: { e, d in
+                log("job \(h.job.id): result not delivered (\(e)); retrying in \(String(format: "%.1f", d)) s")
+            }) { try await c.report(attempt: h.id, r) }
+            log("job \(h.job.id) attempt \(h.id): \(r.outcome) exit \(r.exitCode.map(String.init) ?? "-") in \(String(format: "%.2f", r.wallS)) s (cpu \(String(format: "%.2f", r.cpuS)) s, max rss \(r.maxRssKB) KiB) → \(job?.state ?? "reported")")
+        } catch let e as ClientError where e.status == 409 || e.status == 404 {
+            log("job \(h.job.id): result for attempt \(h.id) refused (\(e)): the attempt was lost")
+            h.markLost("result refused")
+        } catch {
+            log("job \(h.job.id): result for attempt \(h.id) not delivered: \(error)")
+        }
+    }
+}

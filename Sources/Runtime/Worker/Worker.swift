@@ -1,0 +1,259 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How a worker is set up (from `deborgen worker`'s flags).
+public struct WorkerOptions: Sendable {
+    public var name: String
+    public var labels: [String]
+    public var capabilities: Capabilities
+    public var hours: WorkHours?
+    /// Each attempt runs in `workDir/<attempt id>/`, removed after its result is reported.
+    public var workDir: String
+    /// Seconds running jobs get to finish after SIGTERM before they are killed and handed back.
+    public var grace: Double
+    public var claimWaitS: Int
+    public var keepWorkspaces: Bool
+    /// PATH given to jobs.
+    public var jobPath: String
+    /// Where the worker's own log lines go.
+    public var log: @Sendable (String) -> Void
+
+    public init(name: String, labels: [String], capabilities: Capabilities, hours: WorkHours?, workDir: String,
+                grace: Double = 30, claimWaitS: Int = 20, keepWorkspaces: Bool = false,
+                jobPath: String = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin",
+                log: @escaping @Sendable (String) -> Void) {
+        self.name = name; self.labels = labels; self.capabilities = capabilities; self.hours = hours
+        self.workDir = workDir; self.grace = grace; self.claimWaitS = claimWaitS
+        self.keepWorkspaces = keepWorkspaces; self.jobPath = jobPath; self.log = log
+    }
+}
+
+/// One attempt this worker holds: its process, its pending log bytes, and whether it is still ours.
+final class HeldAttempt: @unchecked Sendable {
+    let claim: V1.Claim
+    var id: String { claim.attemptID }
+    var job: V1.Job { claim.job }
+    let state = WorkerLocked(State())
+    struct State {
+        var child: ChildProcess?
+        var pendingLog = Data()
+        var droppedLogBytes = 0
+        var logsCapped = false
+        /// The coordinator no longer counts this attempt as ours (409, cancelled, handed back).
+        var lost: String?
+        var timedOut = false
+        var outputEnded = false
+    }
+    init(_ c: V1.Claim) { claim = c }
+
+    func markLost(_ why: String) {
+        let child: ChildProcess? = state.withLock { s in
+            if s.lost == nil { s.lost = why }
+            return s.child
+        }
+        child?.kill(SIGKILL)
+    }
+    var lost: String? { state.withLock { $0.lost } }
+}
+
+/// The cooperative worker: registers, long-polls for claims, runs each claimed attempt as a child
+/// process, streams its output, uploads its artifacts, reports its result, and heartbeats all the
+/// while. Transient coordinator trouble is retried with backoff and never kills a running job.
+public actor Worker {
+    let client: CoordinatorClient
+    let opts: WorkerOptions
+    var nodeID: Int?
+    var heartbeatInterval: Double = 5
+    var leaseS: Double = 30
+    var held: [String: HeldAttempt] = [:]
+    var usedCPUs = 0
+    var draining = false
+    var pausedByCoordinator = false
+    var fatal: ClientError?
+    var claimTask: Task<V1.Claim?, any Error>?
+    var wakeups: [CheckedContinuation<Void, Never>] = []
+
+    public init(client: CoordinatorClient, options: WorkerOptions) {
+        self.client = client
+        self.opts = options
+    }
+
+    func log(_ s: String) { opts.log(s) }
+
+    var registration: V1.NodeRegistration {
+        V1.NodeRegistration(name: opts.name, cpus: opts.capabilities.cpus, memoryMB: opts.capabilities.memoryMB,
+                         gpus: opts.capabilities.gpus, os: opts.capabilities.os, labels: opts.labels,
+                         hours: opts.hours?.utcWindow(offsetSeconds: TimeZone.current.secondsFromGMT()), canIsolateNetwork: opts.capabilities.canIsolateNetwork)
+    }
+
+    /// Registers (retrying while the coordinator is unreachable). Re-registering by the same name
+    /// re-attaches to the same node; attempts still held are then checked with `renew`.
+    func register() async throws {
+        let c = client, reg = registration, log = opts.log
+        let r = try await withBackoff(maxDelay: 10, onRetry: { e, d in log("coordinator unreachable, retrying registration in \(String(format: "%.1f", d)) s: \(e)") }) {
+            try await c.register(reg)
+        }
+        let reattach = nodeID != nil
+        nodeID = r.nodeID
+        heartbeatInterval = max(0.2, r.heartbeatIntervalS)
+        leaseS = r.leaseS
+        log("\(reattach ? "re-registered" : "registered") as node \(r.nodeID) '\(opts.name)' (\(opts.capabilities.cpus) cpus, \(opts.capabilities.memoryMB) MiB, \(opts.capabilities.gpus) gpus; heartbeat \(r.heartbeatIntervalS) s, lease \(r.leaseS) s)")
+        if reattach {
+            for h in held.values {
+                do { try await c.renew(attempt: h.id); log("re-attached to attempt \(h.id) (job \(h.job.id))") } catch let e as ClientError where e.status == 409 || e.status == 404 {
+                    log("attempt \(h.id) (job \(h.job.id)) was lost while the coordinator was away: stopping it")
+                    h.markLost("lease lost")
+                } catch {}
+            }
+        }
+    }
+
+    /// Runs until drained (after `beginDrain`) or a fatal error (token rejected).
+    public func run() async throws {
+        try FileManager.default.createDirectory(atPath: opts.workDir, withIntermediateDirectories: true)
+        try await register()
+        let hb = Task { await self.heartbeatLoop() }
+        defer { hb.cancel() }
+        try await claimLoop()
+        if let fatal { throw fatal }
+        try await finishDrain()
+    }
+
+    /// Stops taking work; running jobs get `grace` seconds, then are killed and handed back.
+    public func beginDrain() {
+        guard !draining else { return }
+        draining = true
+        log("draining: no new work; \(held.count) running job(s) get up to \(Int(opts.grace)) s to finish (signal again to stop now)")
+        claimTask?.cancel()
+        wake()
+        if let id = nodeID { let c = client; Task { try? await c.drain(node: id) } }
+    }
+
+    /// A second signal: hand everything back now.
+    public func stopNow() {
+        if !draining { beginDrain() }
+        for h in held.values { h.markLost("handed back (worker stopping)") }
+        wake()
+    }
+
+    func wake() { let w = wakeups; wakeups = []; w.forEach { $0.resume() } }
+
+    /// Sleeps up to `seconds`, returning early on `wake()`.
+    func nap(_ seconds: Double) async {
+        let t = Task { try? await Task.sleep(nanoseconds: UInt64(seconds * 1e9)); self.wake() }
+        await withCheckedContinuation { wakeups.append($0) }
+        t.cancel()
+    }
+
+    func claimLoop() async throws {
+        var delay = 0.2
+        var outsideLogged = false
+        while !draining && fatal == nil {
+            if let hours = opts.hours, !hours.contains(Date()) {
+                if !outsideLogged { log("outside working hours \(hours.text): not taking work"); outsideLogged = true }
+                await nap(30); continue
+            }
+            if outsideLogged { log("inside working hours \(opts.hours?.text ?? ""): taking work"); outsideLogged = false }
+            if pausedByCoordinator || usedCPUs >= max(1, opts.capabilities.cpus) { await nap(heartbeatInterval); continue }
+            guard let node = nodeID else { return }
+            let c = client, wait = opts.claimWaitS
+            let t = Task { try await c.claim(node: node, waitS: wait) }
+            claimTask = t
+            do {
+                let claim = try await t.value
+                claimTask = nil
+                delay = 0.2
+                if let claim { start(claim) }
+            } catch let e as ClientError {
+                claimTask = nil
+                if draining { break }
+                switch e.status {
+                case 401, 403: fatal = e; return
+                case 404: log("the coordinator does not know node \(node): registering again"); try await register()
+                default:
+                    log("claim failed (\(e)); retrying in \(String(format: "%.1f", delay)) s")
+                    await nap(delay); delay = min(10, delay * 2)
+                }
+            } catch {
+                claimTask = nil
+                if draining || error is CancellationError { break }
+                log("claim failed (\(error)); retrying in \(String(format: "%.1f", delay)) s")
+                await nap(delay); delay = min(10, delay * 2)
+            }
+        }
+    }
+
+    func heartbeatLoop() async {
+        var failingSince: Date?
+        while !Task.isCancelled {
+            try? await Task.sleep(nanoseconds: UInt64(heartbeatInterval * 1e9))
+            guard let node = nodeID, !Task.isCancelled else { continue }
+            let ids = held.keys.sorted()
+            do {
+                let r = try await client.heartbeat(node: node, running: ids)
+                if let since = failingSince {
+                    log("coordinator back after \(Int(Date().timeIntervalSince(since))) s"); failingSince = nil
+                }
+                for aid in r.cancelAttempts { if let h = held[aid] { log("job \(h.job.id): attempt \(aid) cancelled by the coordinator: killing it"); h.markLost("cancelled") } }
+                let paused = r.state == "draining"
+                if paused != pausedByCoordinator {
+                    pausedByCoordinator = paused
+                    log(paused ? "the coordinator drained this node: not taking work" : "the coordinator reopened this node")
+                    if !paused { wake() }
+                }
+            } catch let e as ClientError {
+                switch e.status {
+                case 404:
+                    log("the coordinator forgot node \(node): registering again")
+                    try? await register()
+                case 401, 403:
+                    fatal = e; claimTask?.cancel(); wake(); return
+                default:
+                    if failingSince == nil { failingSince = Date(); log("heartbeat failed: \(e); keeping \(ids.count) job(s) running and retrying") }
+                    // The coordinator may have restarted and lost us: re-register once it answers again.
+                    if e.isTransient { await reRegisterWhenBack() }
+                }
+            } catch {}
+        }
+    }
+
+    /// After a coordinator outage, registering again re-attaches to our node and checks our leases.
+    func reRegisterWhenBack() async {
+        var delay = 0.2
+        while !Task.isCancelled {
+            if await client.healthy() { try? await register(); return }
+            try? await Task.sleep(nanoseconds: UInt64(delay * 1e9))
+            delay = min(5, delay * 2)
+        }
+    }
+
+    func start(_ claim: V1.Claim) {
+        let h = HeldAttempt(claim)
+        held[claim.attemptID] = h
+        usedCPUs += max(1, claim.job.resources.cpus)
+        log("job \(claim.job.id) attempt \(claim.attemptID): starting \(claim.job.command.joined(separator: " "))")
+        Task { await self.execute(h) }
+    }
+
+    func finished(_ h: HeldAttempt) {
+        held[h.id] = nil
+        usedCPUs -= max(1, h.job.resources.cpus)
+        wake()
+    }
+
+    func finishDrain() async throws {
+        let deadline = Date().addingTimeInterval(opts.grace)
+        while !held.isEmpty && Date() < deadline { await nap(0.2) }
+        if !held.isEmpty {
+            log("grace period over: handing back \(held.count) job(s)")
+            for h in held.values { h.markLost("handed back (worker draining)") }
+            let d2 = Date().addingTimeInterval(10)
+            while !held.isEmpty && Date() < d2 { await nap(0.2) }
+        }
+        if let id = nodeID {
+            do { try await client.unregister(node: id); log("unregistered node \(id)") } catch { log("could not unregister: \(error)") }
+        }
+    }
+}

@@ -1,0 +1,132 @@
+import Foundation
+import Runtime
+
+/// A coordinator and N workers on this machine, as child processes of this one (the same binary),
+/// each in its own process group so a terminal's Ctrl-C reaches only us and we stop them in order:
+/// workers first (they drain and unregister), then the coordinator. Used by `deborgen up` and
+/// `deborgen bench cooperative`.
+final class LocalCooperative: @unchecked Sendable {
+    let dataDir: String
+    private(set) var port: Int
+    var url: String { "http://127.0.0.1:\(port)" }
+    private(set) var submitterToken = ""
+    private(set) var workerToken = ""
+    private(set) var coordinator: ChildProcess?
+    private(set) var workers: [(name: String, process: ChildProcess)] = []
+    let quiet: Bool
+
+    init(dataDir: String, port: Int, quiet: Bool = false) {
+        self.dataDir = (dataDir as NSString).standardizingPath
+        self.port = port
+        self.quiet = quiet
+    }
+
+    /// This executable's absolute path.
+    static var selfPath: String {
+        if let p = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return p }
+        return URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
+    }
+
+    /// Runs `deborgen ARGS` to completion and returns its standard output.
+    static func runSelf(_ args: [String]) async throws -> String {
+        let out = WorkerLocked(Data())
+        let env = ProcessInfo.processInfo.environment
+        let p = try ChildProcess(argv: [selfPath] + args, directory: FileManager.default.currentDirectoryPath, environment: env) { d in out.withLock { $0.append(d) } }
+        let t = await p.wait()
+        let text = String(decoding: out.withLock { $0 }, as: UTF8.self)
+        guard t.exitCode == 0 else { throw CLIError("`deborgen \(args.joined(separator: " "))` failed (\(t.shellCode)): \(text)") }
+        return text
+    }
+
+    /// Starts a child writing its output to `log` (appending).
+    func spawn(_ args: [String], log: String) throws -> ChildProcess {
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let fh = FileHandle(forWritingAtPath: log)
+        fh?.seekToEndOfFile()
+        let handle = WorkerLocked(fh)
+        return try ChildProcess(argv: [Self.selfPath] + args, directory: FileManager.default.currentDirectoryPath,
+                                environment: ProcessInfo.processInfo.environment) { d in handle.withLock { $0?.write(d) } }
+    }
+
+    /// Tokens are created once per data directory and remembered in `up-tokens.json` (mode 600).
+    func ensureTokens() async throws {
+        let path = dataDir + "/up-tokens.json"
+        if let d = FileManager.default.contents(atPath: path), let t = try? JSONDecoder().decode([String: String].self, from: d),
+           let s = t["submitter"], let w = t["worker"] {
+            submitterToken = s; workerToken = w; return
+        }
+        let user = ProcessInfo.processInfo.environment["USER"].flatMap { $0.isEmpty ? nil : $0 } ?? "me"
+        submitterToken = Self.lastWord(try await Self.runSelf(CoordinatorCLI.tokenCreate(role: "submitter", name: user, dataDir: dataDir)))
+        workerToken = Self.lastWord(try await Self.runSelf(CoordinatorCLI.tokenCreate(role: "worker", name: "local-workers", dataDir: dataDir)))
+        let data = try JSONEncoder().encode(["submitter": submitterToken, "worker": workerToken])
+        FileManager.default.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o600])
+    }
+
+    /// The token printed by `deborgen token create`: the last whitespace-separated word of the
+    /// last non-empty line.
+    static func lastWord(_ s: String) -> String {
+        let line = s.split(separator: "\n").last { !$0.trimmingCharacters(in: .whitespaces).isEmpty } ?? ""
+        return String(line.split(separator: " ").last ?? "")
+    }
+
+    func startCoordinator(extra: [String] = []) async throws {
+        try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+        try await ensureTokens()
+        coordinator = try spawn(CoordinatorCLI.serve(dataDir: dataDir, port: port) + extra, log: dataDir + "/coordinator.log")
+        let deadline = Date().addingTimeInterval(60)
+        let log = dataDir + "/coordinator.log"
+        while Date() < deadline {
+            // With --port 0 the coordinator picks one and says so: "listening on http://HOST:PORT".
+            if port == 0, let text = try? String(contentsOfFile: log, encoding: .utf8), let p = Self.listeningPort(text) { port = p }
+            if port != 0, try await CoordinatorClient(url: url, token: submitterToken).healthy() { return }
+            if let c = coordinator, !processAlive(c.pid) { break }
+            try await Task.sleep(nanoseconds: 100_000_000)
+        }
+        throw CLIError("the coordinator did not answer at \(url) within 60 s; see \(dataDir)/coordinator.log")
+    }
+
+    /// The port in the coordinator's "listening on http://HOST:PORT" line.
+    static func listeningPort(_ text: String) -> Int? {
+        guard let r = text.range(of: "listening on http://") else { return nil }
+        let rest = text[r.upperBound...]
+        guard let colon = rest.firstIndex(of: ":") else { return nil }
+        return Int(rest[rest.index(after: colon)...].prefix { $0.isNumber })
+    }
+
+    func startWorkers(_ n: Int, cpusEach: Int, extra: [String] = []) throws {
+        for i in 1...max(1, n) {
+            let name = "local-\(i)"
+            let args = ["worker", "--coordinator", url, "--token", workerToken, "--name", name, "--cpus", String(cpusEach),
+                        "--work-dir", dataDir + "/workers/" + name, "--grace", "10"] + extra
+            workers.append((name, try spawn(args, log: dataDir + "/\(name).log")))
+        }
+    }
+
+    /// Stops the workers (SIGTERM: they drain and unregister), then the coordinator.
+    func stop() async {
+        for w in workers { w.process.kill(SIGTERM) }
+        for w in workers { _ = await w.process.wait() }
+        workers = []
+        if let c = coordinator {
+            c.kill(SIGTERM)
+            let killer = Task { try await Task.sleep(nanoseconds: 10_000_000_000); c.kill(SIGKILL) }
+            _ = await c.wait()
+            killer.cancel()
+        }
+        coordinator = nil
+    }
+}
+
+/// How this binary's coordinator commands are spelled (issue 4's CLI), in one place.
+enum CoordinatorCLI {
+    static func tokenCreate(role: String, name: String, dataDir: String) -> [String] {
+        ["token", "create", "--role", role, "--name", name, "--data-dir", dataDir]
+    }
+    static func serve(dataDir: String, port: Int) -> [String] {
+        ["coordinator", "--data-dir", dataDir, "--host", "127.0.0.1", "--port", String(port)]
+    }
+    /// Short leases and heartbeats, for tests and benchmarks on one machine.
+    static func fastLeases(leaseS: Double, heartbeatS: Double) -> [String] {
+        ["--lease-s", String(leaseS), "--heartbeat-s", String(heartbeatS)]
+    }
+}
