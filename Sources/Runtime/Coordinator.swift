@@ -169,7 +169,7 @@ public actor Coordinator {
         return view(job, withAttempts: true, now: now)
     }
 
-    func view(_ j: JobRecord, withAttempts: Bool, now: Instant) -> JSON {
+    func view(_ j: LiveJob, withAttempts: Bool, now: Instant) -> JSON {
         let pending = j.state == .queued ? core.pendingReason(j.id, now: now) : nil
         return APIModels.jobJSON(j, attempts: withAttempts ? core.attempts(of: j.id) : nil, pending: pending)
     }

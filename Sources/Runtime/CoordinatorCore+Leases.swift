@@ -1,11 +1,21 @@
 import Policies
 
 extension CoordinatorCore {
-    /// The reaper's step: expires attempts past their lease, fails attempts running well past
-    /// their timeout, marks nodes lost after `config.lease` without contact (their attempts
-    /// expire), and traces pending reasons that changed. Deterministic: attempts and nodes are
+    /// The reaper's step: marks nodes lost after `config.lease` without contact (their attempts
+    /// expire), expires attempts past their lease, fails attempts running well past their
+    /// timeout, and traces pending reasons that changed. Deterministic: nodes and attempts are
     /// visited in id order.
     public mutating func tick(now: Instant) {
+        for id in nodes.indices where nodes[id].state == .up || nodes[id].state == .draining {
+            guard now - nodes[id].lastHeartbeatAt > config.lease else { continue }
+            let victims = (try? cluster.nodeLost(id, now: now)) ?? []
+            nodes[id].state = .lost
+            changes.append(.node(nodes[id]))
+            trace(.nodeLost(node: id), now)
+            for v in victims {
+                if let aid = runningAttempt[v.job.id] { expire(aid, .nodeLost, now, engineReleased: true) }
+            }
+        }
         for job in runningAttempt.keys.sorted() {
             guard let aid = runningAttempt[job], let a = attempts[aid] else { continue }
             if a.leaseExpiresAt < now {
@@ -20,22 +30,15 @@ extension CoordinatorCore {
                 failDoomed(now)
             }
         }
-        for id in nodes.indices where nodes[id].state == .up || nodes[id].state == .draining {
-            guard now - nodes[id].lastHeartbeatAt > config.lease else { continue }
-            let victims = (try? cluster.nodeLost(id, now: now)) ?? []
-            nodes[id].state = .lost
-            changes.append(.node(nodes[id]))
-            trace(.nodeLost(node: id), now)
-            for v in victims {
-                if let aid = runningAttempt[v.job.id] { expire(aid, .nodeLost, now, engineReleased: true) }
-            }
-        }
         if config.traceDecisions { traceReasons(now) }
     }
 
     /// Appends a `pending` event for each queued job whose reason code changed since it was
     /// last traced (so the trace says why jobs waited without a line per job per pass).
     mutating func traceReasons(_ now: Instant) {
+        // Nothing changed and no node's hours can open or close: the reasons are the same.
+        guard version != reasonsTracedAt || !cluster.nodesWithHours.isEmpty else { return }
+        reasonsTracedAt = version
         let (reasons, _) = explain(now: now)
         var seen: [JobID: String] = [:]
         for j in cluster.queue {
@@ -95,8 +98,8 @@ extension CoordinatorCore {
     public func currentAttempt(of job: JobID) -> AttemptRecord? { runningAttempt[job].flatMap { attempts[$0] } }
 
     /// Jobs newest first, filtered: O(jobs scanned).
-    public func listJobs(state: JobState?, user: String?, limit: Int, beforeID: Int?) -> [JobRecord] {
-        var out: [JobRecord] = []
+    public func listJobs(state: JobState?, user: String?, limit: Int, beforeID: Int?) -> [LiveJob] {
+        var out: [LiveJob] = []
         var i = min(jobs.count, (beforeID ?? Int.max) - 1) - 1
         while i >= 0 && out.count < limit {
             let j = jobs[i]
