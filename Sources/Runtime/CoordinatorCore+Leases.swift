@@ -54,8 +54,13 @@ extension CoordinatorCore {
     /// the node whose next claim will take them. Cached until the state changes or a second
     /// passes (node hours depend on the time).
     public mutating func explain(now: Instant) -> (reasons: [JobID: PendingReason], assigned: [JobID: NodeID]) {
-        if let e = explained, e.version == version, now - e.at < Time.second, now >= e.at {
-            return (e.reasons, e.assigned)
+        if let e = explained, now >= e.at {
+            let age = now - e.at
+            // Fresh: nothing changed within the last second.
+            if e.version == version && age < Time.second { return (e.reasons, e.assigned) }
+            // A long queue under load: an explaining pass is O(queue), so answers may be up to
+            // half a second old rather than paying it on every request.
+            if cluster.queue.count > 64 && age < Time.second / 2 { return (e.reasons, e.assigned) }
         }
         var reasons: [JobID: PendingReason] = [:]
         var assigned: [JobID: NodeID] = [:]
@@ -77,6 +82,10 @@ extension CoordinatorCore {
         if let n = assigned[id] {
             return ("assigned", "the policy starts it on node \(n) (\(nodes[n].name)) at that node's next claim")
         }
+        // Not in the (possibly older) explanation: the engine's own O(1) checks.
+        let ej = j.engineJob
+        if let r = cluster.dependencyBlock(ej) { return (r.code, r.description) }
+        if !cluster.couldEverHost(ej.request) { return (PendingReason.neverEligible.code, PendingReason.neverEligible.description) }
         return ("resources", PendingReason.resources.description)
     }
 
