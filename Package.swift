@@ -37,6 +37,7 @@ let package = Package(
         ),
         .testTarget(name: "PoliciesTests", dependencies: ["Policies", "Sim"]),
         .testTarget(name: "SimTests", dependencies: ["Policies", "Sim"]),
+        .testTarget(name: "BenchTests", dependencies: ["Bench", "Policies", "Sim"]),
     ],
     swiftLanguageModes: [.v6]
 )
