@@ -85,7 +85,8 @@ extension BenchOutput {
                             var ch = SVGChart(title: "\(title) vs load — \(w.name) on \(c.name)",
                                               xLabel: e.loadMode == .factor ? "load factor (× recorded)" : "offered load",
                                               yLabel: title)
-                            ch.note = "estimates \(est); mean ± 95 % CI over \(e.seeds.count) seed(s)"
+                            ch.note = "estimates \(est); mean ± 95 % CI over \(e.seeds.count) seed(s); log scale"
+                            ch.yLog = true
                             for p in e.policies {
                                 let stats = numeric.map { l in MeanCI(runs(workload: w.name, cluster: c.name, load: .some(l), estimates: est, policy: p).map { metric($0, metricName) }) }
                                 ch.series.append(.init(name: p, points: zip(numeric, stats).map { ($0, $1.mean) },

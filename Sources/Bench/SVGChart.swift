@@ -25,6 +25,8 @@ public struct SVGChart: Sendable {
     public var xLabel: String
     public var yLabel: String
     public var xLog = false
+    /// Logarithmic y axis (values below 1 drawn at 1).
+    public var yLog = false
     public var yFromZero = true
     public var series: [Series] = []
     public var note: String = ""
@@ -46,8 +48,11 @@ public struct SVGChart: Sendable {
     public func render() -> String {
         let pw = Self.width - Self.left - Self.right, ph = Self.height - Self.top - Self.bottom
         let all = series.flatMap { s in s.points.enumerated().map { (k, p) in (p.x, p.y, s.errors?[k] ?? 0) } }
-        var xs = all.map(\.0).filter(\.isFinite), ys = all.flatMap { [$0.1 - $0.2, $0.1 + $0.2] }.filter(\.isFinite)
+        var xs = all.map(\.0).filter(\.isFinite)
+        // Error bars of non-negative metrics stop at zero (a CI below zero means "few seeds").
+        var ys = all.flatMap { [yFromZero ? max(0, $0.1 - $0.2) : $0.1 - $0.2, $0.1 + $0.2] }.filter(\.isFinite)
         if xLog { xs = xs.map { log10(max($0, 1)) } }
+        if yLog { ys = ys.map { log10(max($0, 1)) } }
         if xs.isEmpty { xs = [0, 1] }
         if ys.isEmpty { ys = [0, 1] }
         var (x0, x1) = (xs.min()!, xs.max()!)
@@ -56,11 +61,12 @@ public struct SVGChart: Sendable {
         if y1 - y0 < 1e-12 { y1 += y0 == 0 ? 1 : abs(y0) * 0.1; if !yFromZero { y0 -= abs(y0) * 0.1 } }
         let xt = xLog ? Array(Int(x0.rounded(.down))...Int(x1.rounded(.up))).map(Double.init) : Self.ticks(x0, x1)
         if !xLog { x0 = min(x0, xt.first!); x1 = max(x1, xt.last!) } else { x0 = xt.first!; x1 = max(xt.last!, x0 + 1) }
-        let yt = Self.ticks(y0, y1)
+        let yt = yLog ? Array(Int(y0.rounded(.down))...Int(y1.rounded(.up))).map(Double.init) : Self.ticks(y0, y1)
         y0 = min(y0, yt.first!)
-        y1 = max(y1, yt.last!)
+        y1 = max(y1, yt.last!, y0 + (yLog ? 1 : 0))
         func px(_ x: Double) -> Double { Self.left + ((xLog ? log10(max(x, 1)) : x) - x0) / (x1 - x0) * pw }
-        func py(_ y: Double) -> Double { Self.top + ph - (y - y0) / (y1 - y0) * ph }
+        func py(_ y: Double) -> Double { Self.top + ph - ((yLog ? log10(max(y, 1)) : y) - y0) / (y1 - y0) * ph }
+        func ty(_ t: Double) -> Double { Self.top + ph - (t - y0) / (y1 - y0) * ph }
         func f(_ v: Double) -> String { String(format: "%.1f", v) }
 
         var s = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -73,13 +79,13 @@ public struct SVGChart: Sendable {
         }
         // grid and ticks
         s += "<g stroke=\"#e4e4e4\" stroke-width=\"1\">\n"
-        for t in yt { s += "<line x1=\"\(f(Self.left))\" y1=\"\(f(py(t)))\" x2=\"\(f(Self.left + pw))\" y2=\"\(f(py(t)))\"/>\n" }
+        for t in yt { s += "<line x1=\"\(f(Self.left))\" y1=\"\(f(ty(t)))\" x2=\"\(f(Self.left + pw))\" y2=\"\(f(ty(t)))\"/>\n" }
         for t in xt {
             let x = Self.left + (t - x0) / (x1 - x0) * pw
             s += "<line x1=\"\(f(x))\" y1=\"\(f(Self.top))\" x2=\"\(f(x))\" y2=\"\(f(Self.top + ph))\"/>\n"
         }
         s += "</g>\n<g font-size=\"11\" fill=\"#333\">\n"
-        for t in yt { s += "<text x=\"\(f(Self.left - 6))\" y=\"\(f(py(t) + 4))\" text-anchor=\"end\">\(Self.label(t))</text>\n" }
+        for t in yt { s += "<text x=\"\(f(Self.left - 6))\" y=\"\(f(ty(t) + 4))\" text-anchor=\"end\">\(Self.label(yLog ? pow(10, t) : t))</text>\n" }
         for t in xt {
             let x = Self.left + (t - x0) / (x1 - x0) * pw
             let text = xLog ? Self.label(pow(10, t)) : Self.label(t)
@@ -107,7 +113,8 @@ public struct SVGChart: Sendable {
                 if ser.style == .line {
                     for (i, p) in ser.points.enumerated() {
                         if let e = ser.errors?[i], e > 0 {
-                            s += "<path d=\"M\(f(px(p.x))),\(f(py(p.y - e))) V\(f(py(p.y + e))) M\(f(px(p.x) - 4)),\(f(py(p.y - e))) h8 M\(f(px(p.x) - 4)),\(f(py(p.y + e))) h8\" stroke=\"\(color)\" stroke-width=\"1.2\"/>\n"
+                            let lo = yFromZero ? max(0, p.y - e) : p.y - e
+                            s += "<path d=\"M\(f(px(p.x))),\(f(py(lo))) V\(f(py(p.y + e))) M\(f(px(p.x) - 4)),\(f(py(lo))) h8 M\(f(px(p.x) - 4)),\(f(py(p.y + e))) h8\" stroke=\"\(color)\" stroke-width=\"1.2\"/>\n"
                         }
                         s += Self.marker(k, px(p.x), py(p.y), color)
                     }
