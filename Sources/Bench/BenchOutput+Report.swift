@@ -129,6 +129,26 @@ extension BenchOutput {
                 for (name, _) in figs { md += "![\(name)](\(name))\n\n" }
                 charts += figs
             }
+            let powered = e.clusters.filter(\.hasPower)
+            if powered.count > 1 {
+                // The energy/latency trade-off between ways of running the machines: every
+                // (cluster, policy) in one chart.
+                var ch = SVGChart(title: "Energy cost vs latency — \(w.name), all clusters", xLabel: "mean wait (s)",
+                                  yLabel: "energy cost per run")
+                ch.note = "one point per run; series are cluster / policy"
+                ch.yFromZero = false
+                for c in powered {
+                    for p in e.policies {
+                        let ks = runs(workload: w.name, cluster: c.name, policy: p)
+                        ch.series.append(.init(name: "\(c.name) / \(p)",
+                                               points: ks.map { (metric($0, "mean_wait_s"), metric($0, "energy_cost")) }
+                                                   .filter { $0.0.isFinite && $0.1.isFinite }, style: .points))
+                    }
+                }
+                let name = "energy-latency_\(BenchOutput.fileSafe(w.name))_all-clusters.svg"
+                md += "## `\(w.name)`: energy cost vs latency across clusters\n\n![\(name)](\(name))\n\n"
+                charts.append((name, ch.render()))
+            }
         }
         return (md, charts)
     }

@@ -154,8 +154,8 @@ extension Experiment {
             case .asIs: continue
             case .exact: w.jobs[i].estimate = max(rt, 1)
             case .factor(let f):
-                let e = Double(rt) * (1 + rng.unit() * (f - 1))
-                w.jobs[i].estimate = max(Micros(e.rounded(.up)), 1)
+                let e = Double(rt) / Double(Time.second) * (1 + rng.unit() * (f - 1))
+                w.jobs[i].estimate = max(Micros(e.rounded(.up)) * Time.second, max(rt, 1))
             }
         }
     }
@@ -178,7 +178,9 @@ extension Experiment {
         }
         guard let t0 = w.jobs.first?.submit, abs(factor - 1) > 1e-9 else { return }
         for i in w.jobs.indices {
-            w.jobs[i].submit = t0 + Instant((Double(w.jobs[i].submit - t0) * factor).rounded())
+            // Whole seconds, as in SWF: shorter CSV, and monotone so the order is kept.
+            let offset = Double(w.jobs[i].submit - t0) * factor / Double(Time.second)
+            w.jobs[i].submit = t0 + Instant(offset.rounded()) * Time.second
         }
     }
 }

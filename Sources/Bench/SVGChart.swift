@@ -38,15 +38,18 @@ public struct SVGChart: Sendable {
     }
 
     /// Colour-blind-safe palette (Okabe & Ito) and marker shapes, by series index.
-    static let palette = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999999"]
+    static let palette = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#882255", "#44AA99", "#999999"]
     static let dashes = ["", "6,3", "2,2", "8,3,2,3"]
 
-    static let width = 760.0, height = 460.0
-    static let left = 80.0, right = 200.0, top = 56.0, bottom = 64.0
+    static let plotWidth = 480.0, height = 460.0
+    static let left = 80.0, top = 56.0, bottom = 64.0
+    /// Room for the legend: wide enough for the longest series name (about 7 px a character).
+    var right: Double { max(200, Double(series.map(\.name.count).max() ?? 0) * 7 + 56) }
+    var width: Double { Self.left + Self.plotWidth + right }
 
     /// The chart as a standalone SVG document.
     public func render() -> String {
-        let pw = Self.width - Self.left - Self.right, ph = Self.height - Self.top - Self.bottom
+        let pw = Self.plotWidth, ph = Self.height - Self.top - Self.bottom
         let all = series.flatMap { s in s.points.enumerated().map { (k, p) in (p.x, p.y, s.errors?[k] ?? 0) } }
         var xs = all.map(\.0).filter(\.isFinite)
         // Error bars of non-negative metrics stop at zero (a CI below zero means "few seeds").
@@ -70,7 +73,7 @@ public struct SVGChart: Sendable {
         func f(_ v: Double) -> String { String(format: "%.1f", v) }
 
         var s = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        s += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(Self.width))\" height=\"\(Int(Self.height))\" viewBox=\"0 0 \(Int(Self.width)) \(Int(Self.height))\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\">\n"
+        s += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(Self.height))\" viewBox=\"0 0 \(Int(width)) \(Int(Self.height))\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\">\n"
         s += "<title>\(Self.escape(title))</title>\n"
         s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
         s += "<text x=\"\(f(Self.left + pw / 2))\" y=\"24\" text-anchor=\"middle\" font-size=\"15\" font-weight=\"bold\">\(Self.escape(title))</text>\n"
@@ -145,7 +148,8 @@ public struct SVGChart: Sendable {
     static func marker(_ k: Int, _ x: Double, _ y: Double, _ color: String, opacity: Double = 1) -> String {
         func f(_ v: Double) -> String { String(format: "%.1f", v) }
         let o = opacity < 1 ? " fill-opacity=\"\(opacity)\"" : ""
-        switch k % 4 {
+        // Shapes cycle more slowly than colours past the palette, so (colour, shape) stays unique.
+        switch (k + k / palette.count) % 4 {
         case 0: return "<circle cx=\"\(f(x))\" cy=\"\(f(y))\" r=\"4\" fill=\"\(color)\"\(o)/>\n"
         case 1: return "<rect x=\"\(f(x - 3.5))\" y=\"\(f(y - 3.5))\" width=\"7\" height=\"7\" fill=\"\(color)\"\(o)/>\n"
         case 2: return "<path d=\"M\(f(x)),\(f(y - 5)) L\(f(x + 4.5)),\(f(y + 3.5)) L\(f(x - 4.5)),\(f(y + 3.5)) Z\" fill=\"\(color)\"\(o)/>\n"

@@ -79,7 +79,9 @@ import Sim
         let path = root.appendingPathComponent("workloads/\(name)").path
         if name == "bench-ilp.json" && (try? PolicyCatalog.make("ilp")) == nil {
             // Until the ILP policy is merged the file must fail on exactly that policy.
-            #expect(throws: ExperimentError.self) { try Experiment.load(path: path) }
+            let error = #expect(throws: ExperimentError.self) { try Experiment.load(path: path) }
+            #expect(error?.field == "policies[4]")
+            #expect(error?.description.contains("ilp") == true)
             return
         }
         let e = try Experiment.load(path: path)
