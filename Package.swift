@@ -59,7 +59,8 @@ let package = Package(
         .testTarget(name: "PoliciesTests", dependencies: ["Policies", "Sim"]),
         .testTarget(name: "SimTests", dependencies: ["Policies", "Sim"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Policies", "Runtime", "CSQLite"]),
-        .testTarget(name: "WorkerTests", dependencies: ["Runtime"]),
+        .testTarget(name: "WorkerTests", dependencies: ["Runtime", "Policies", "Sim"]),
+        .testTarget(name: "BenchTests", dependencies: ["Bench", "Policies", "Sim"]),
     ],
     swiftLanguageModes: [.v6]
 )

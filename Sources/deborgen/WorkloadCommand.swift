@@ -1,4 +1,5 @@
 import ArgumentParser
+import Bench
 import Foundation
 import Policies
 import Sim
@@ -11,23 +12,34 @@ struct WorkloadCommand: ParsableCommand {
 
     struct Generate: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Generate a synthetic workload (Poisson arrivals, log-uniform runtimes) as SWF.")
+            abstract: "Generate a synthetic workload as SWF or deborgen JSON: --model poisson (Poisson arrivals, log-uniform runtimes) or lublin (Lublin–Feitelson 2003).")
 
         @Option(help: "Number of jobs.") var jobs: Int = 10_000
         @Option(help: "Nodes in the cluster.") var nodes: Int = 256
         @Option(help: "Processors per node.") var cpusPerNode: Int = 1
         @Option(help: "Offered load (0 < load).") var load: Double = 0.9
         @Option(help: "Random seed.") var seed: UInt64 = 1
-        @Option(name: .shortAndLong, help: "Output file (.swf).") var output: String
+        @Option(name: .shortAndLong, help: "Output file: .json writes deborgen JSON, anything else SWF.") var output: String
+        @Option(help: "Workload model: poisson or lublin.") var model: String = "poisson"
+        @Option(help: "Users (jobs are spread uniformly over them).") var users: Int = 16
 
         func validate() throws {
             guard jobs > 0, nodes > 0, cpusPerNode > 0 else { throw ValidationError("--jobs, --nodes and --cpus-per-node must be positive") }
             guard load > 0, load.isFinite else { throw ValidationError("--load must be a positive number (got \(load))") }
+            guard ["poisson", "lublin"].contains(model) else { throw ValidationError("--model '\(model)' is not a model; accepted: poisson, lublin") }
+            guard users > 0 else { throw ValidationError("--users must be at least 1") }
         }
 
         func run() throws {
-            let w = Workload.poisson(jobs: jobs, nodes: nodes, cpusPerNode: cpusPerNode, load: load, seed: seed)
-            try w.swfText().write(toFile: output, atomically: true, encoding: .utf8)
+            var w: Workload
+            if model == "lublin" {
+                w = LublinModel().workload(jobs: jobs, processors: nodes * cpusPerNode, users: users, load: load, seed: seed)
+                w.setHomogeneousCluster(nodes: nodes, cpusPerNode: cpusPerNode)
+            } else {
+                w = Workload.poisson(jobs: jobs, nodes: nodes, cpusPerNode: cpusPerNode, users: users, load: load, seed: seed)
+            }
+            let text = output.lowercased().hasSuffix(".json") ? w.jsonText() : w.swfText()
+            try text.write(toFile: output, atomically: true, encoding: .utf8)
             print("wrote \(w.jobs.count) jobs on \(w.processors) processors to \(output)")
         }
     }
