@@ -203,6 +203,7 @@ import Sim
                 case .lost: #expect(!down); down = true
                 case .returned: #expect(down); down = false
                 case .draining: #expect(!down); #expect(n < 2, "only desks give notice")
+                case .joined: Issue.record("availability models never add nodes mid-run")
                 }
             }
         }

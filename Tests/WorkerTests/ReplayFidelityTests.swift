@@ -1,0 +1,37 @@
+import Foundation
+import Testing
+
+/// Issue 6's end-to-end check: a real coordinator (fair-share) with 4 real workers runs 200 short
+/// sleep jobs from 3 users; the exported trace replayed under fair-share reproduces mean wait
+/// within 10% and the start order with rank correlation above 0.9; FCFS and least-loaded give
+/// counterfactual rows. Runs the shipped command, so what is tested is what users run.
+@Suite("Replay fidelity, end to end", .serialized)
+struct ReplayFidelityTests {
+    @Test("a live fair-share run replays within 10% mean wait and ρ > 0.9")
+    func liveReplay() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("deborgen-fidelity-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let (status, stdout, stderr) = try Cluster.run(["bench", "replay-fidelity", "--jobs", "200", "--users", "3", "--workers", "4",
+                                                        "--seed", "2026", "--live-policy", "fairshare+easy",
+                                                        "--replay-policy", "fcfs", "--replay-policy", "least-loaded", "--output", out])
+        #expect(status == 0, "bench replay-fidelity failed: \(stderr)\n\(stdout)")
+        let csv = try String(contentsOfFile: out + "/fidelity.csv", encoding: .utf8)
+        let rows = csv.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        let header = rows[0]
+        func col(_ name: String, _ row: [String]) throws -> String { row[try #require(header.firstIndex(of: name))] }
+        let body = rows.dropFirst()
+        #expect(body.count == 3)
+        let own = try #require(try body.first { try col("replay_policy", $0) == "fairshare+easy" })
+        #expect(try col("jobs", own) == "200")
+        let waitError = try #require(Double(try col("mean_wait_error", own)))
+        let rho = try #require(Double(try col("start_rank_correlation", own)))
+        #expect(abs(waitError) < 0.10, "mean wait error \(waitError)")
+        #expect(rho > 0.9, "rank correlation \(rho)")
+        let others = try Set(body.map { try col("replay_policy", $0) })
+        #expect(others == ["fairshare+easy", "fcfs", "fcfs+any:least-loaded"])
+        // The trace it replayed is a real live trace.
+        let trace = try String(contentsOfFile: out + "/trace-fairshare-easy.jsonl", encoding: .utf8)
+        #expect(trace.hasPrefix("{\"trace\":\"deborgen\",\"version\":1,\"source\":\"live\""))
+        #expect(FileManager.default.fileExists(atPath: out + "/starts-fairshare-easy.svg"))
+    }
+}
