@@ -96,15 +96,18 @@ struct BenchReplayFidelity: AsyncParsableCommand {
                 let out = try await LocalCooperative.runSelf(CoordinatorCLI.tokenCreate(role: "submitter", name: "user\(u + 1)", dataDir: dir))
                 clients.append(try CoordinatorClient(url: coop.url, token: LocalCooperative.lastWord(out)))
             }
+            // Submitters see only their own jobs: watch progress with a read-only token.
+            let readerOut = try await LocalCooperative.runSelf(CoordinatorCLI.tokenCreate(role: "reader", name: "observer", dataDir: dir))
+            let observer = try CoordinatorClient(url: coop.url, token: LocalCooperative.lastWord(readerOut))
             try coop.startWorkers(workers, cpusEach: 1, extra: ["--claim-wait", "20"])
             let deadline = Date().addingTimeInterval(30)
-            while try await clients[0].nodes().filter({ $0.state == "up" }).count < workers {
+            while try await observer.nodes().filter({ $0.state == "up" }).count < workers {
                 guard Date() < deadline else { throw CLIError("workers did not register within 30 s; see \(dir)/local-*.log") }
                 try await Task.sleep(nanoseconds: 100_000_000)
             }
             let work = SeededSleepWorkload(jobs: jobs, users: users, seed: seed, meanGapS: meanGap)
             let ids = try await work.submit(with: clients)
-            try await SeededSleepWorkload.waitFinished(ids, client: clients[0], timeout: 60 + Double(jobs) * 2)
+            try await SeededSleepWorkload.waitFinished(ids, client: observer, timeout: 60 + Double(jobs) * 2)
         } catch {
             await coop.stop()
             throw error
