@@ -9,7 +9,8 @@ extension BenchOutput {
         ("utilization", "utilization"), ("throughput_jobs_per_h", "throughput (jobs/h)"), ("jain_fairness", "Jain (cpu-s / share)"), ("jain_user_bsld", "Jain (user slowdown)"),
         ("restarts", "restarts"),
     ]
-    static let energyMetrics: [(String, String)] = [("energy_kwh", "energy (kWh)"), ("energy_cost", "energy cost")]
+    static let energyMetrics: [(String, String)] = [("energy_kwh", "energy (kWh)"), ("energy_cost", "energy cost"),
+                                                   ("energy_cost_per_cpu_h", "cost per cpu-hour")]
 
     /// Decimals for a value: about three significant digits.
     static func decimals(_ x: Double) -> Int {
@@ -122,7 +123,7 @@ extension BenchOutput {
                                      title: "Fairness vs throughput")))
                 if cluster.hasPower {
                     figs.append(("energy-latency_\(base).svg",
-                                 scatter(w.name, c.name, x: ("mean_wait_s", "mean wait (s)"), y: ("energy_cost", "energy cost per run"),
+                                 scatter(w.name, c.name, x: ("mean_wait_s", "mean wait (s)"), y: ("energy_cost_per_cpu_h", "energy cost per delivered cpu-hour"),
                                          title: "Energy cost vs latency")))
                 }
                 md += "#### Charts\n\n"
@@ -134,14 +135,14 @@ extension BenchOutput {
                 // The energy/latency trade-off between ways of running the machines: every
                 // (cluster, policy) in one chart.
                 var ch = SVGChart(title: "Energy cost vs latency — \(w.name), all clusters", xLabel: "mean wait (s)",
-                                  yLabel: "energy cost per run")
+                                  yLabel: "energy cost per delivered cpu-hour")
                 ch.note = "one point per run; series are cluster / policy"
                 ch.yFromZero = false
                 for c in powered {
                     for p in e.policies {
                         let ks = runs(workload: w.name, cluster: c.name, policy: p)
                         ch.series.append(.init(name: "\(c.name) / \(p)",
-                                               points: ks.map { (metric($0, "mean_wait_s"), metric($0, "energy_cost")) }
+                                               points: ks.map { (metric($0, "mean_wait_s"), metric($0, "energy_cost_per_cpu_h")) }
                                                    .filter { $0.0.isFinite && $0.1.isFinite }, style: .points))
                     }
                 }

@@ -88,10 +88,11 @@ public struct SVGChart: Sendable {
             s += "<line x1=\"\(f(x))\" y1=\"\(f(Self.top))\" x2=\"\(f(x))\" y2=\"\(f(Self.top + ph))\"/>\n"
         }
         s += "</g>\n<g font-size=\"11\" fill=\"#333\">\n"
-        for t in yt { s += "<text x=\"\(f(Self.left - 6))\" y=\"\(f(ty(t) + 4))\" text-anchor=\"end\">\(Self.label(yLog ? pow(10, t) : t))</text>\n" }
+        let yStep = yt.count > 1 ? yt[1] - yt[0] : 1, xStep = xt.count > 1 ? xt[1] - xt[0] : 1
+        for t in yt { s += "<text x=\"\(f(Self.left - 6))\" y=\"\(f(ty(t) + 4))\" text-anchor=\"end\">\(yLog ? Self.label(pow(10, t)) : Self.label(t, step: yStep))</text>\n" }
         for t in xt {
             let x = Self.left + (t - x0) / (x1 - x0) * pw
-            let text = xLog ? Self.label(pow(10, t)) : Self.label(t)
+            let text = xLog ? Self.label(pow(10, t)) : Self.label(t, step: xStep)
             s += "<text x=\"\(f(x))\" y=\"\(f(Self.top + ph + 16))\" text-anchor=\"middle\">\(text)</text>\n"
         }
         s += "</g>\n"
@@ -170,6 +171,13 @@ public struct SVGChart: Sendable {
             t += step
         }
         return out
+    }
+
+    /// A tick label with as many decimals as the tick step needs (0.0055, not 0.006).
+    static func label(_ v: Double, step: Double) -> String {
+        if abs(v) >= 1e4 || step >= 1 { return label(v) }
+        let d = max(0, Int((-log10(step) - 1e-9).rounded(.up)))
+        return String(format: "%.\(d)f", v)
     }
 
     /// A short tick label: 1500 → 1.5k, 2e6 → 2M, 0.25 → 0.25.
