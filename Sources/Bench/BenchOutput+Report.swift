@@ -74,6 +74,9 @@ extension BenchOutput {
                             md += metrics.map { m in BenchOutput.show(MeanCI(ks.map { k in metric(k, m.0) })) }.joined(separator: " | ") + " |\n"
                         }
                         md += "\n"
+                        if e.seeds.count > 1 && e.policies.count > 1 {
+                            md += paired(w.name, c.name, load: l, estimates: est, power: cluster.hasPower)
+                        }
                     }
                 }
                 let base = BenchOutput.fileSafe("\(w.name)_\(c.name)")
@@ -152,6 +155,36 @@ extension BenchOutput {
             }
         }
         return (md, charts)
+    }
+
+    /// Policy ÷ baseline, seed by seed (the same jobs): the geometric mean of the ratios and
+    /// its 95 % CI (t interval on log ratios). Pairing removes the workload-to-workload
+    /// variation that makes the plain CIs wide.
+    func paired(_ w: String, _ c: String, load: Double?, estimates: EstimateModel, power: Bool) -> String {
+        let e = experiment
+        var metrics = [("mean_wait_s", "mean wait"), ("p95_wait_s", "p95 wait"), ("mean_bounded_slowdown", "mean bounded slowdown")]
+        if power { metrics.append(("energy_cost_per_cpu_h", "cost per cpu-hour")) }
+        var md = "Paired by seed, ÷ `\(e.baseline)` (geometric mean of per-seed ratios, 95 % CI):\n\n"
+        md += "| policy | " + metrics.map(\.1).joined(separator: " | ") + " |\n|---|" + String(repeating: "---:|", count: metrics.count) + "\n"
+        let base = runs(workload: w, cluster: c, load: .some(load), estimates: estimates, policy: e.baseline)
+        for p in e.policies where p != e.baseline {
+            let ks = runs(workload: w, cluster: c, load: .some(load), estimates: estimates, policy: p)
+            let cellsText = metrics.map { m -> String in
+                var logs: [Double] = []
+                for k in ks {
+                    guard let b = base.first(where: { cells[$0].seed == cells[k].seed }) else { continue }
+                    let x = metric(k, m.0), y = metric(b, m.0)
+                    if x > 0 && y > 0 && x.isFinite && y.isFinite { logs.append(Foundation.log(x / y)) }
+                }
+                let ci = MeanCI(logs)
+                guard ci.n > 0 else { return "NA" }
+                let g = String(format: "×%.2f", Foundation.exp(ci.mean))
+                guard let h = ci.halfWidth else { return g }
+                return g + String(format: " (%.2f–%.2f)", Foundation.exp(ci.mean - h), Foundation.exp(ci.mean + h))
+            }
+            md += "| `\(p)` | " + cellsText.joined(separator: " | ") + " |\n"
+        }
+        return md + "\n"
     }
 
     func scatter(_ w: String, _ c: String, x: (String, String), y: (String, String), title: String) -> String {
