@@ -119,6 +119,9 @@ import Sim
                         assert math.isfinite(float(r[k])), k
                     assert float(r["energy_cost"]) > 0 and float(r["idle_energy_kwh"]) > 0
                     assert 0 < float(r["utilization"]) <= 1
+                    # Jobs waiting for a node's hours must start when the window opens.
+                    assert int(r["unfinished"]) == 0, "unfinished jobs"
+                    assert int(r["jobs"]) + int(r["rejected"]) == 150
                 assert sum(int(r["restarts"]) for r in d) > 0, "departures and failures should restart some jobs"
         print(counts["runs.csv"], counts["jobs.csv"], counts["users.csv"])
         """
