@@ -15,7 +15,10 @@ extension BenchOutput {
     /// Decimals for a value: about three significant digits.
     static func decimals(_ x: Double) -> Int {
         let a = abs(x)
-        return a >= 100 ? 0 : a >= 10 ? 1 : a >= 1 ? 2 : 3
+        if a >= 100 || a == 0 || !a.isFinite { return 0 }
+        if a >= 10 { return 1 }
+        if a >= 1 { return 2 }
+        return max(3, Int(-log10(a).rounded(.down)) + 2)
     }
 
     static func show(_ m: MeanCI) -> String {
