@@ -9,12 +9,16 @@ extension BenchOutput {
         ("utilization", "utilization"), ("throughput_jobs_per_h", "throughput (jobs/h)"), ("jain_fairness", "Jain (cpu-s / share)"), ("jain_user_bsld", "Jain (user slowdown)"),
         ("restarts", "restarts"),
     ]
-    static let energyMetrics: [(String, String)] = [("energy_kwh", "energy (kWh)"), ("energy_cost", "energy cost")]
+    static let energyMetrics: [(String, String)] = [("energy_kwh", "energy (kWh)"), ("energy_cost", "energy cost"),
+                                                   ("energy_cost_per_cpu_h", "cost per cpu-hour")]
 
     /// Decimals for a value: about three significant digits.
     static func decimals(_ x: Double) -> Int {
         let a = abs(x)
-        return a >= 100 ? 0 : a >= 10 ? 1 : a >= 1 ? 2 : 3
+        if a >= 100 || a == 0 || !a.isFinite { return 0 }
+        if a >= 10 { return 1 }
+        if a >= 1 { return 2 }
+        return max(3, Int(-log10(a).rounded(.down)) + 2)
     }
 
     static func show(_ m: MeanCI) -> String {
@@ -73,6 +77,9 @@ extension BenchOutput {
                             md += metrics.map { m in BenchOutput.show(MeanCI(ks.map { k in metric(k, m.0) })) }.joined(separator: " | ") + " |\n"
                         }
                         md += "\n"
+                        if e.seeds.count > 1 && e.policies.count > 1 {
+                            md += paired(w.name, c.name, load: l, estimates: est, power: cluster.hasPower)
+                        }
                     }
                 }
                 let base = BenchOutput.fileSafe("\(w.name)_\(c.name)")
@@ -122,7 +129,7 @@ extension BenchOutput {
                                      title: "Fairness vs throughput")))
                 if cluster.hasPower {
                     figs.append(("energy-latency_\(base).svg",
-                                 scatter(w.name, c.name, x: ("mean_wait_s", "mean wait (s)"), y: ("energy_cost", "energy cost per run"),
+                                 scatter(w.name, c.name, x: ("mean_wait_s", "mean wait (s)"), y: ("energy_cost_per_cpu_h", "energy cost per delivered cpu-hour"),
                                          title: "Energy cost vs latency")))
                 }
                 md += "#### Charts\n\n"
@@ -134,14 +141,14 @@ extension BenchOutput {
                 // The energy/latency trade-off between ways of running the machines: every
                 // (cluster, policy) in one chart.
                 var ch = SVGChart(title: "Energy cost vs latency — \(w.name), all clusters", xLabel: "mean wait (s)",
-                                  yLabel: "energy cost per run")
+                                  yLabel: "energy cost per delivered cpu-hour")
                 ch.note = "one point per run; series are cluster / policy"
                 ch.yFromZero = false
                 for c in powered {
                     for p in e.policies {
                         let ks = runs(workload: w.name, cluster: c.name, policy: p)
                         ch.series.append(.init(name: "\(c.name) / \(p)",
-                                               points: ks.map { (metric($0, "mean_wait_s"), metric($0, "energy_cost")) }
+                                               points: ks.map { (metric($0, "mean_wait_s"), metric($0, "energy_cost_per_cpu_h")) }
                                                    .filter { $0.0.isFinite && $0.1.isFinite }, style: .points))
                     }
                 }
@@ -151,6 +158,36 @@ extension BenchOutput {
             }
         }
         return (md, charts)
+    }
+
+    /// Policy ÷ baseline, seed by seed (the same jobs): the geometric mean of the ratios and
+    /// its 95 % CI (t interval on log ratios). Pairing removes the workload-to-workload
+    /// variation that makes the plain CIs wide.
+    func paired(_ w: String, _ c: String, load: Double?, estimates: EstimateModel, power: Bool) -> String {
+        let e = experiment
+        var metrics = [("mean_wait_s", "mean wait"), ("p95_wait_s", "p95 wait"), ("mean_bounded_slowdown", "mean bounded slowdown")]
+        if power { metrics.append(("energy_cost_per_cpu_h", "cost per cpu-hour")) }
+        var md = "Paired by seed, ÷ `\(e.baseline)` (geometric mean of per-seed ratios, 95 % CI):\n\n"
+        md += "| policy | " + metrics.map(\.1).joined(separator: " | ") + " |\n|---|" + String(repeating: "---:|", count: metrics.count) + "\n"
+        let base = runs(workload: w, cluster: c, load: .some(load), estimates: estimates, policy: e.baseline)
+        for p in e.policies where p != e.baseline {
+            let ks = runs(workload: w, cluster: c, load: .some(load), estimates: estimates, policy: p)
+            let cellsText = metrics.map { m -> String in
+                var logs: [Double] = []
+                for k in ks {
+                    guard let b = base.first(where: { cells[$0].seed == cells[k].seed }) else { continue }
+                    let x = metric(k, m.0), y = metric(b, m.0)
+                    if x > 0 && y > 0 && x.isFinite && y.isFinite { logs.append(Foundation.log(x / y)) }
+                }
+                let ci = MeanCI(logs)
+                guard ci.n > 0 else { return "NA" }
+                let g = String(format: "×%.2f", Foundation.exp(ci.mean))
+                guard let h = ci.halfWidth else { return g }
+                return g + String(format: " (%.2f–%.2f)", Foundation.exp(ci.mean - h), Foundation.exp(ci.mean + h))
+            }
+            md += "| `\(p)` | " + cellsText.joined(separator: " | ") + " |\n"
+        }
+        return md + "\n"
     }
 
     func scatter(_ w: String, _ c: String, x: (String, String), y: (String, String), title: String) -> String {

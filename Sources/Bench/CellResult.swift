@@ -16,7 +16,7 @@ public struct CellResult: Sendable, Hashable {
     public static let keyHeader = "run,workload,cluster,policy,load,estimates,seed"
     public static let runHeader = "jobs,rejected,unfinished,restarts,processors,nodes,offered_load,mean_wait_s,median_wait_s,"
         + "p95_wait_s,max_wait_s,mean_response_s,mean_bounded_slowdown,mean_slowdown,utilization,makespan_s,"
-        + "throughput_jobs_per_h,jain_fairness,jain_user_bsld,energy_kwh,busy_energy_kwh,idle_energy_kwh,energy_cost,events,passes,wall_time_s"
+        + "throughput_jobs_per_h,jain_fairness,jain_user_bsld,energy_kwh,busy_energy_kwh,idle_energy_kwh,energy_cost,energy_cost_per_cpu_h,events,passes,wall_time_s"
     public static let jobsHeader = "job_id,user,cpus,submit_s,start_s,end_s,wait_s,runtime_s,estimate_s,slowdown,bounded_slowdown,status"
     public static let usersHeader = "user,share,jobs,cpu_seconds,delivered_share,entitled_share,mean_wait_s,mean_bounded_slowdown"
     /// Columns that differ between identical runs (compare files without them).
@@ -38,11 +38,14 @@ public struct CellResult: Sendable, Hashable {
     init(result r: SimulationResult, workload w: Workload, energy: EnergyMeter?) {
         let s = r.summary
         let n = Report.number
-        var energyCols = ["NA", "NA", "NA", "NA"]
+        var energyCols = ["NA", "NA", "NA", "NA", "NA"]
         if let energy, let start = w.jobs.first?.submit {
             let end = r.records.map(\.end).max() ?? start
             let t = energy.totals(start: start, end: end)
-            energyCols = [n(round6(t.kWh)), n(round6(t.busyKWh)), n(round6(t.idleKWh)), n(round6(t.cost))]
+            // Cost per delivered cpu-hour: comparable between runs of different lengths.
+            let cpuHours = r.records.reduce(0.0) { $0 + Double($1.runtime) * Double($1.cpus) } / 3.6e9
+            energyCols = [n(round6(t.kWh)), n(round6(t.busyKWh)), n(round6(t.idleKWh)), n(round6(t.cost)),
+                          cpuHours > 0 ? n(round6(t.cost / cpuHours)) : "NA"]
         }
         let meanResponse = r.records.isEmpty ? 0 : r.records.reduce(0.0) { $0 + Double($1.response) } / Double(r.records.count) / 1e6
         let throughput = s.makespan > 0 ? Double(s.jobs) / s.makespan * 3600 : 0

@@ -114,6 +114,9 @@ extension Experiment {
         if let l = cell.load { scaleLoad(&w, to: l, mode: loadMode) }
         if cluster.nodes != nil {
             w.nodeEvents = NodeAvailability.events(cluster, workload: w, seed: Distributions.streamSeed(seed, "nodes." + cluster.name))
+        } else if w.nodeEvents.isEmpty, let t0 = w.jobs.first?.submit, w.nodes.contains(where: { $0.hours != nil }) {
+            // A workload's own nodes with hours still need their window openings announced.
+            w.nodeEvents = NodeAvailability.events(nodes: w.nodes, departures: [], failures: [], workload: w, seed: seed, t0: t0)
         }
         return w
     }

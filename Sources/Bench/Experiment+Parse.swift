@@ -3,7 +3,7 @@ import Policies
 import Sim
 
 extension Experiment {
-    static let topFields = ["name", "description", "seeds", "policies", "loads", "load_mode", "estimates",
+    static let topFields = ["name", "description", "seeds", "policies", "baseline", "loads", "load_mode", "estimates",
                             "workloads", "clusters", "half_life", "user_cap", "reservation_depth"]
     static let workloadFields = ["name", "swf", "json", "generate", "skip", "take", "window"]
     static let generateFields = ["model", "jobs", "users", "processors", "min_runtime", "max_runtime",
@@ -60,6 +60,11 @@ extension Experiment {
             }
             guard !policies.contains(s) else { throw top.error("policies[\(i)]", "'\(s)' is listed twice") }
             policies.append(s)
+        }
+
+        let baseline = try top.string("baseline") ?? policies[0]
+        guard policies.contains(baseline) else {
+            throw top.error("baseline", "'\(baseline)' is not one of the policies; accepted: \(policies.joined(separator: ", "))")
         }
 
         var loads: [Double?] = [nil]
@@ -141,7 +146,7 @@ extension Experiment {
         let options = PolicyOptions(userCap: try top.int("user_cap", min: 1),
                                     reservationDepth: try top.int("reservation_depth", min: 0) ?? 200)
         return Experiment(name: name, description: try top.string("description") ?? "", file: file, seeds: seeds,
-                          policies: policies, loads: loads, loadMode: mode, estimates: estimates, workloads: workloads,
+                          policies: policies, baseline: baseline, loads: loads, loadMode: mode, estimates: estimates, workloads: workloads,
                           clusters: clusters, halfLife: halfLife, policyOptions: options)
     }
 

@@ -13,6 +13,8 @@ public struct Experiment: Sendable {
     public var seeds: [UInt64]
     /// Policy names as `PolicyCatalog.make` spells them (`fcfs`, `fairshare+easy`, `ilp`, ...).
     public var policies: [String]
+    /// The policy others are compared with, seed by seed, in the report (default: the first).
+    public var baseline: String
     /// Load values; nil means the workload as it is.
     public var loads: [Double?]
     public var loadMode: LoadMode

@@ -54,12 +54,19 @@ public struct SVGChart: Sendable {
         var xs = all.map(\.0).filter(\.isFinite)
         // Error bars of non-negative metrics stop at zero (a CI below zero means "few seeds").
         var ys = all.flatMap { [yFromZero ? max(0, $0.1 - $0.2) : $0.1 - $0.2, $0.1 + $0.2] }.filter(\.isFinite)
+        // On a log axis a bar reaching 0 has no bottom: the axis follows the points and the
+        // positive bar ends only; such bars run to the bottom edge without a cap.
+        if yLog {
+            // At most one decade below the smallest point, so long bars do not flatten the lines.
+            let floorY = pow(10, (log10(max(all.map(\.1).filter(\.isFinite).min() ?? 1, 1))).rounded(.down) - 1)
+            ys = all.flatMap { [$0.1, $0.1 - $0.2, $0.1 + $0.2] }.filter { $0.isFinite && $0 >= max(1, floorY) }
+        }
         if xLog { xs = xs.map { log10(max($0, 1)) } }
         if yLog { ys = ys.map { log10(max($0, 1)) } }
         if xs.isEmpty { xs = [0, 1] }
         if ys.isEmpty { ys = [0, 1] }
         var (x0, x1) = (xs.min()!, xs.max()!)
-        var (y0, y1) = (yFromZero ? min(0, ys.min()!) : ys.min()!, ys.max()!)
+        var (y0, y1) = (yFromZero && !yLog ? min(0, ys.min()!) : ys.min()!, ys.max()!)
         if x1 - x0 < 1e-12 { x0 -= 0.5; x1 += 0.5 }
         if y1 - y0 < 1e-12 { y1 += y0 == 0 ? 1 : abs(y0) * 0.1; if !yFromZero { y0 -= abs(y0) * 0.1 } }
         let xt = xLog ? Array(Int(x0.rounded(.down))...Int(x1.rounded(.up))).map(Double.init) : Self.ticks(x0, x1)
@@ -88,10 +95,11 @@ public struct SVGChart: Sendable {
             s += "<line x1=\"\(f(x))\" y1=\"\(f(Self.top))\" x2=\"\(f(x))\" y2=\"\(f(Self.top + ph))\"/>\n"
         }
         s += "</g>\n<g font-size=\"11\" fill=\"#333\">\n"
-        for t in yt { s += "<text x=\"\(f(Self.left - 6))\" y=\"\(f(ty(t) + 4))\" text-anchor=\"end\">\(Self.label(yLog ? pow(10, t) : t))</text>\n" }
+        let yStep = yt.count > 1 ? yt[1] - yt[0] : 1, xStep = xt.count > 1 ? xt[1] - xt[0] : 1
+        for t in yt { s += "<text x=\"\(f(Self.left - 6))\" y=\"\(f(ty(t) + 4))\" text-anchor=\"end\">\(yLog ? Self.label(pow(10, t)) : Self.label(t, step: yStep))</text>\n" }
         for t in xt {
             let x = Self.left + (t - x0) / (x1 - x0) * pw
-            let text = xLog ? Self.label(pow(10, t)) : Self.label(t)
+            let text = xLog ? Self.label(pow(10, t)) : Self.label(t, step: xStep)
             s += "<text x=\"\(f(x))\" y=\"\(f(Self.top + ph + 16))\" text-anchor=\"middle\">\(text)</text>\n"
         }
         s += "</g>\n"
@@ -117,7 +125,10 @@ public struct SVGChart: Sendable {
                     for (i, p) in ser.points.enumerated() {
                         if let e = ser.errors?[i], e > 0 {
                             let lo = yFromZero ? max(0, p.y - e) : p.y - e
-                            s += "<path d=\"M\(f(px(p.x))),\(f(py(lo))) V\(f(py(p.y + e))) M\(f(px(p.x) - 4)),\(f(py(lo))) h8 M\(f(px(p.x) - 4)),\(f(py(p.y + e))) h8\" stroke=\"\(color)\" stroke-width=\"1.2\"/>\n"
+                            let open = yLog && lo < pow(10, y0)
+                            let bottom = open ? Self.top + ph : py(lo)
+                            let cap = open ? "" : " M\(f(px(p.x) - 4)),\(f(bottom)) h8"
+                            s += "<path d=\"M\(f(px(p.x))),\(f(bottom)) V\(f(py(p.y + e)))\(cap) M\(f(px(p.x) - 4)),\(f(py(p.y + e))) h8\" stroke=\"\(color)\" stroke-width=\"1.2\"/>\n"
                         }
                         s += Self.marker(k, px(p.x), py(p.y), color)
                     }
@@ -170,6 +181,13 @@ public struct SVGChart: Sendable {
             t += step
         }
         return out
+    }
+
+    /// A tick label with as many decimals as the tick step needs (0.0055, not 0.006).
+    static func label(_ v: Double, step: Double) -> String {
+        if abs(v) >= 1e4 || step >= 1 { return label(v) }
+        let d = max(0, Int((-log10(step) - 1e-9).rounded(.up)))
+        return String(format: "%.\(d)f", v)
     }
 
     /// A short tick label: 1500 → 1.5k, 2e6 → 2M, 0.25 → 0.25.

@@ -8,9 +8,9 @@ struct BenchRunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Run an experiment file (workloads × clusters × policies × loads × estimates × seeds).",
         discussion: """
-        Writes notebooks-csv/<experiment>/{runs,jobs,users}.csv and results/<experiment>/report.md
-        with SVG charts. Finished cells are kept under .bench/<experiment>/cells and not recomputed
-        when the command is run again (interrupt it at any time and rerun to resume). The format of
+        Writes notebooks-csv/<experiment>/{runs,jobs,users}.csv and results/<experiment>/report.md \
+        with SVG charts. Finished cells are kept under .bench/<experiment>/cells and not recomputed \
+        when the command is run again (interrupt it at any time and rerun to resume). The format of \
         experiment files is in docs/experiments.md; examples are workloads/bench-*.json.
 
         Example: deborgen bench run workloads/bench-quickstart.json

@@ -37,6 +37,9 @@ import Sim
         (#"{"name": "t", "policies": ["fcfs"], "loads": [0.5, -1], "workloads": []}"#, "loads[1]", ["positive"]),
         (#"{"name": "t", "policies": ["fcfs"], "workloads": [{"name": "g", "generate": {"model": "lublin", "jobs": 5, "processors": 4}, "window": "sliding"}]}"#,
          "workloads[0].window", ["fixed", "per-seed"]),
+        (#"{"name": "t", "policies": ["fcfs", "sjf"], "baseline": "easy", "workloads": []}"#, "baseline", ["easy", "fcfs, sjf"]),
+        (#"{"name": "t", "policies": ["fcfs"], "workloads": [{"name": "g", "generate": {"model": "lublin", "jobs": 5, "processors": 4}}], "clusters": [{"name": "c", "energy": {"default_per_kwh": 0.2}}]}"#,
+         "clusters[0].energy", ["needs 'nodes'"]),
     ]
 
     @Test("bad files name the file, the field and the accepted values", arguments: cases.indices)
