@@ -18,6 +18,7 @@ public enum PolicySpec {
           BACKFILL:  \(BackfillKind.allCases.map(\.rawValue).joined(separator: ", ")) (default none)
           PLACEMENT: \(PlacementKind.allCases.map(\.rawValue).joined(separator: ", ")) (default first-fit)
           aliases:   fifo, easy, conservative, least-loaded, fairshare (= fairshare+easy)
+        or ilp[:OBJECTIVE], the GLPK batch allocator (objectives: throughput, fairness, energy, combined)
         """
     }
 
@@ -66,8 +67,20 @@ public enum PolicySpec {
 }
 
 /// Makes any policy from its name: the composed policies of `PolicySpec`, and the others.
+///
+/// `ilp` and `ilp:OBJECTIVE` (throughput, fairness, energy, combined) make an `ILPBatchPolicy`
+/// with `ilp` options; an objective in the name replaces the one in `ilp` (with its default
+/// weights unless `ilpWeights`, `fairness=X,energy=Y`, sets them).
 public enum PolicyCatalog {
-    public static func make(_ text: String, options: PolicyOptions = PolicyOptions()) throws(PolicySpec.ParseError) -> any SchedulingPolicy {
-        try PolicySpec.parse(text, options: options)
+    public static func make(_ text: String, options: PolicyOptions = PolicyOptions(), ilp: ILPOptions = ILPOptions(),
+                            ilpWeights: String? = nil) throws(PolicySpec.ParseError) -> any SchedulingPolicy {
+        let raw = text.trimmedASCII().lowercased()
+        if raw == "ilp" || raw.hasPrefix("ilp:") {
+            var o = ilp
+            if raw.hasPrefix("ilp:") { o.setObjective(try ILPOptions.parseObjective(String(raw.dropFirst(4)))) }
+            if let w = ilpWeights { try o.applyWeights(w) }
+            return try ILPBatchPolicy(options: o, policyOptions: options)
+        }
+        return try PolicySpec.parse(text, options: options)
     }
 }
