@@ -81,7 +81,7 @@ struct MIPParameters: Sendable {
     var timeLimit: Micros
     /// Relative MIP gap at which branch and bound stops.
     var mipGap: Double
-    /// Give GLPK `warmStart` as its first incumbent (presolve off), or let it presolve.
+    /// Give GLPK `warmStart` as its first incumbent; otherwise it starts without one.
     var useWarmStart: Bool
 }
 
@@ -167,21 +167,19 @@ enum GLPK {
         iocp.mir_cuts = GLP_ON
         iocp.cov_cuts = GLP_ON
         iocp.clq_cuts = GLP_ON
-        if p.useWarmStart {
-            // Without presolve glp_intopt needs an optimal LP basis first.
-            var smcp = glp_smcp()
-            glp_init_smcp(&smcp)
-            smcp.msg_lev = GLP_MSG_OFF
-            smcp.tm_lim = Int32(clamping: max(1, (deadline - monotonicMicros()) / 1000))
-            let rc = glp_simplex(prob, &smcp)
-            guard rc == 0, glp_get_status(prob) == GLP_OPT else {
-                return MIPResult(status: .none, x: [], objective: 0, gap: 0,
-                                 failure: rc == GLP_ETMLIM ? "LP relaxation over budget" : "LP relaxation failed (\(rc))")
-            }
-            iocp.presolve = GLP_OFF
-        } else {
-            iocp.presolve = GLP_ON
+        // Presolve stays off: GLPK 5.0's MIP presolver aborts the process ("glp_add_cols: ncs = 0")
+        // when it removes every column, which small batches do. Without it glp_intopt needs an
+        // optimal LP basis first.
+        var smcp = glp_smcp()
+        glp_init_smcp(&smcp)
+        smcp.msg_lev = GLP_MSG_OFF
+        smcp.tm_lim = Int32(clamping: max(1, (deadline - monotonicMicros()) / 1000))
+        let lp = glp_simplex(prob, &smcp)
+        guard lp == 0, glp_get_status(prob) == GLP_OPT else {
+            return MIPResult(status: .none, x: [], objective: 0, gap: 0,
+                             failure: lp == GLP_ETMLIM ? "LP relaxation over budget" : "LP relaxation failed (\(lp))")
         }
+        iocp.presolve = GLP_OFF
         let remaining = deadline - monotonicMicros()
         guard remaining > 0 else {
             return MIPResult(status: .none, x: [], objective: 0, gap: 0, failure: "budget spent before branch and bound")

@@ -44,8 +44,8 @@ public struct ILPOptions: Sendable, Hashable {
     /// not fit gets a reservation no other job may delay. Off: pure batch optimisation (large
     /// jobs can starve).
     public var reserve: Bool
-    /// Give GLPK the greedy solution as first incumbent (presolve off). Off: presolve on, and
-    /// the greedy solution is kept only if GLPK's is worse.
+    /// Give GLPK the greedy solution as its first incumbent. Off: GLPK searches without it, and
+    /// the greedy solution is kept only if GLPK's is worse (or GLPK finds none in the budget).
     public var warmStart: Bool
 
     public init(objective: ILPObjective = .throughput, timeLimitMs: Int = 100, mipGap: Double = 0.001,

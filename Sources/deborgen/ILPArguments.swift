@@ -31,14 +31,14 @@ struct ILPArguments: ParsableArguments {
           help: "ILP without EASY protection (no forced FCFS prefix, no reservation; large jobs can starve).")
     var noReserve = false
 
-    @Flag(name: .customLong("ilp-presolve"), help: "ILP with GLPK's presolver instead of the greedy warm start.")
-    var presolve = false
+    @Flag(name: .customLong("ilp-no-warm-start"), help: "ILP without giving GLPK the greedy solution as first incumbent.")
+    var noWarmStart = false
 
     /// The options, validated; errors name the option and what is accepted.
     func options() throws -> ILPOptions {
         do {
             var o = ILPOptions(timeLimitMs: timeLimit, mipGap: gap, batchSize: batch, candidates: candidates,
-                               fallback: fallback, reserve: !noReserve, warmStart: !presolve)
+                               fallback: fallback, reserve: !noReserve, warmStart: !noWarmStart)
             o.setObjective(try ILPOptions.parseObjective(objective))
             if let w = weights { try o.applyWeights(w) }
             try o.validate()
