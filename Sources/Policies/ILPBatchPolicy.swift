@@ -27,6 +27,9 @@ public struct ILPBatchPolicy: SchedulingPolicy {
     /// The heuristic used when GLPK returns nothing; kept so that its own state persists.
     var fallbackPolicy: ComposedPolicy
     let placement = Placement(.bestFit)
+    /// Objective values of the last solved model: the greedy warm start's and the chosen
+    /// solution's (benchmarks compare them). Nil after passes that needed no solve.
+    public private(set) var lastObjectives: (greedy: Double, chosen: Double)?
 
     /// Validates the options (throws with a message naming the bad option).
     public init(options: ILPOptions = ILPOptions(), policyOptions: PolicyOptions = PolicyOptions()) throws(PolicySpec.ParseError) {
@@ -118,18 +121,20 @@ public struct ILPBatchPolicy: SchedulingPolicy {
             // A greedy that violates the model is a bug; the fallback keeps the run going.
             return fallbackPass(state, now: now, explain: explain, stats: stats(built, entries.count, 0, "fallback", 0))
         }
+        lastObjectives = nil
         let warmPlacesAll = entries.allSatisfy { e in e.columns.contains { warm[$0] > 0.5 } }
         if !(warmPlacesAll && costs.isZero) && built.model.columnCount > 0 {
-            let began = GLPK.monotonicMicros()
+            let began = GLPK.cpuMicros()
             let result = GLPK.solve(built.model, warmStart: warm, parameters: MIPParameters(
                 timeLimit: Micros(options.timeLimitMs) * 1000, mipGap: options.mipGap, useWarmStart: options.warmStart))
-            let micros = GLPK.monotonicMicros() - began
+            let micros = GLPK.cpuMicros() - began
             guard result.status != .none else {
                 return fallbackPass(state, now: now, explain: explain, stats: stats(built, entries.count, micros, "fallback", 1))
             }
             if built.model.isFeasible(result.x) && built.model.value(of: result.x) >= built.model.value(of: warm) - 1e-9 {
                 chosen = result.x
             }
+            lastObjectives = (built.model.value(of: warm), built.model.value(of: chosen))
             ctx.pass.solver = stats(built, entries.count, micros, result.status.rawValue,
                                     result.gap.isFinite ? min(max(result.gap, 0), 1) : 1)
         }
