@@ -1,7 +1,9 @@
 /// Placement costs `c_jn` of the ILP objective, in units of the job's weight:
-/// - a best-fit tie-break, at most 0.2 % of the weight: processors left free on the node (as a
-///   fraction of its capacity), and 0.1 % for a job without GPUs on a GPU node, so that large and
-///   GPU nodes stay free for the jobs that need them;
+/// - a tie-break of at most 0.25 % of the weight that prefers the least capable node that fits
+///   (0.1 % for a job without GPUs on a GPU node, up to 0.1 % for the node's processor and
+///   memory capacity relative to the largest node) and, among equal nodes, the fullest one
+///   (up to 0.05 %), so that large, high-memory and GPU nodes stay free for the jobs that need
+///   them and whole nodes stay free for wide jobs;
 /// - the energy cost, `energyWeight × price(now)/peakPrice × e_n / e_max` of the weight, where
 ///   `e_n = (busyWatts − idleWatts) / (processors × speed)` is the node's marginal energy per
 ///   processor-second of work and `e_max` the largest over the cluster. Idle power is drawn
@@ -12,6 +14,8 @@ struct EnergyCosts {
     let scale: Double
     let perNode: [Double]
     let pooledRatio: Double
+    let maxCPUs: Double
+    let maxMemory: Double
 
     init(options: ILPOptions, state: ClusterState, now: Instant) {
         let price = options.peakHours.contains(now) ? options.peakPrice : options.offPeakPrice
@@ -24,6 +28,16 @@ struct EnergyCosts {
         perNode = emax > 0 ? e.map { $0 / emax } : e.map { _ in 0 }
         pooledRatio = perNode.isEmpty ? 0 : perNode.reduce(0, +) / Double(perNode.count)
         scale = emax > 0 && top > 0 ? options.energyWeight * price / top : 0
+        maxCPUs = Double(max(state.nodes.map(\.spec.capacity.cpus).max() ?? 1, 1))
+        maxMemory = Double(max(state.nodes.map(\.spec.capacity.memoryMB).max() ?? 1, 1))
+    }
+
+    /// The tie-break part of the cost, as a fraction of the weight (see the type's comment).
+    func capability(_ r: ResourceRequest, node: NodeID, base: CapacityView, nodes: [NodeState]) -> Double {
+        let cap = nodes[node].spec.capacity
+        var c = 0.0005 * Double(cap.cpus) / maxCPUs + 0.0005 * Double(cap.memoryMB) / maxMemory
+        if cap.gpus > 0 && r.gpus == 0 { c += 0.001 }
+        return c + 0.0005 * Double(max(base.free[node].cpus - r.cpus, 0)) / Double(max(cap.cpus, 1))
     }
 
     /// True when no energy term applies (only the best-fit tie-break).
@@ -33,11 +47,7 @@ struct EnergyCosts {
     func cost(_ entry: BatchEntry, node: NodeID, base: CapacityView, nodes: [NodeState]) -> Double {
         let w = entry.weight
         guard node >= 0 else { return scale * pooledRatio * w }
-        let r = entry.job.request
-        let cap = nodes[node].spec.capacity
-        var c = 1e-3 * w * Double(max(base.free[node].cpus - r.cpus, 0)) / Double(max(cap.cpus, 1))
-        if cap.gpus > 0 && r.gpus == 0 { c += 1e-3 * w }
-        return c + scale * perNode[node] * w
+        return w * (capability(entry.job.request, node: node, base: base, nodes: nodes) + scale * perNode[node])
     }
 }
 

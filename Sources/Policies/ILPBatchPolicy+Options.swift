@@ -31,6 +31,9 @@ public struct ILPOptions: Sendable, Hashable {
     public var fallback: String
     /// A job that has waited this long has twice the weight of a new one.
     public var aging: Micros
+    /// Exponent of the job's size in its weight: 1 weighs work (processor share), 0 counts jobs
+    /// (favours many small jobs: shorter mean wait), values in between trade the two.
+    public var sizeExponent: Double
     /// Exponent of the fair-share factor in the weights (objective fairness/combined).
     public var fairnessWeight: Double
     /// Energy cost as a fraction of a job's weight on its most power-hungry node at peak price
@@ -50,7 +53,7 @@ public struct ILPOptions: Sendable, Hashable {
 
     public init(objective: ILPObjective = .throughput, timeLimitMs: Int = 100, mipGap: Double = 0.001,
                 batchSize: Int = 100, candidates: Int = 3, fallback: String = "fcfs+easy",
-                aging: Micros = Time.hour, fairnessWeight: Double? = nil, energyWeight: Double? = nil,
+                aging: Micros = Time.hour, sizeExponent: Double = 1, fairnessWeight: Double? = nil, energyWeight: Double? = nil,
                 peakPrice: Double = 0.30, offPeakPrice: Double = 0.12,
                 peakHours: DailyHours = DailyHours(startSecond: 7 * 3600, endSecond: 23 * 3600),
                 reserve: Bool = true, warmStart: Bool = true) {
@@ -61,6 +64,7 @@ public struct ILPOptions: Sendable, Hashable {
         self.candidates = candidates
         self.fallback = fallback
         self.aging = aging
+        self.sizeExponent = sizeExponent
         self.fairnessWeight = fairnessWeight ?? ILPOptions.defaultFairness(objective)
         self.energyWeight = energyWeight ?? ILPOptions.defaultEnergy(objective)
         self.peakPrice = peakPrice
@@ -99,6 +103,7 @@ public struct ILPOptions: Sendable, Hashable {
         if batchSize < 1 || batchSize > 2000 { throw fail("ILP batch size must be between 1 and 2000 (got \(batchSize))") }
         if candidates < 1 || candidates > 64 { throw fail("ILP candidate nodes per job must be between 1 and 64 (got \(candidates))") }
         if aging <= 0 { throw fail("ILP aging time must be positive") }
+        if !(sizeExponent >= 0 && sizeExponent <= 2) { throw fail("ILP size exponent must be between 0 and 2 (got \(sizeExponent))") }
         if !(fairnessWeight >= 0 && fairnessWeight.isFinite) { throw fail("ILP fairness weight must be 0 or more (got \(fairnessWeight))") }
         if !(energyWeight >= 0 && energyWeight.isFinite) { throw fail("ILP energy weight must be 0 or more (got \(energyWeight))") }
         if !(peakPrice >= 0 && offPeakPrice >= 0 && peakPrice.isFinite && offPeakPrice.isFinite) {
@@ -117,6 +122,21 @@ public struct ILPOptions: Sendable, Hashable {
                 + ILPObjective.allCases.map(\.rawValue).joined(separator: ", "))
         }
         return o
+    }
+
+    /// Applies the modifiers of a policy name `ilp:OBJECTIVE,size=E,fairness=X,energy=Y`.
+    public mutating func applyModifiers<S: Sequence<String>>(_ parts: S) throws(PolicySpec.ParseError) {
+        for part in parts {
+            let kv = part.split(separator: "=", maxSplits: 1).map { String($0).trimmedASCII() }
+            if kv.count == 2, kv[0] == "size" {
+                guard let v = Double(kv[1]), v >= 0, v <= 2 else {
+                    throw PolicySpec.ParseError(message: "ILP size exponent '\(kv[1])' should be a number between 0 and 2")
+                }
+                sizeExponent = v
+            } else {
+                try applyWeights(part)
+            }
+        }
     }
 
     /// Applies `key=value,key=value` weights (`fairness`, `energy`) on top of the objective's.

@@ -26,7 +26,7 @@ public struct ILPBatchPolicy: SchedulingPolicy {
     public private(set) var policyOptions: PolicyOptions
     /// The heuristic used when GLPK returns nothing; kept so that its own state persists.
     var fallbackPolicy: ComposedPolicy
-    let placement = Placement(.bestFit)
+    let placement = Placement(.firstFit)
     /// Objective values of the last solved model: the greedy warm start's and the chosen
     /// solution's (benchmarks compare them). Nil after passes that needed no solve.
     public private(set) var lastObjectives: (greedy: Double, chosen: Double)?
@@ -39,7 +39,11 @@ public struct ILPBatchPolicy: SchedulingPolicy {
         self.fallbackPolicy = try PolicySpec.parse(options.fallback, options: policyOptions)
     }
 
-    public var name: String { options.objective == .throughput ? "ilp" : "ilp:" + options.objective.rawValue }
+    /// `ilp`, `ilp:OBJECTIVE`, with `,size=E` when the size exponent is not 1 (parses back).
+    public var name: String {
+        let size = options.sizeExponent == 1 ? "" : ",size=\(options.sizeExponent)"
+        return options.objective == .throughput && size.isEmpty ? "ilp" : "ilp:" + options.objective.rawValue + size
+    }
 
     public mutating func schedule(_ state: ClusterState, now: Instant, explain: Bool) -> SchedulePass {
         var ctx = PassContext(state, now: now, explain: explain, userCap: policyOptions.userCap)
@@ -49,6 +53,7 @@ public struct ILPBatchPolicy: SchedulingPolicy {
         let base = ctx.view
         let doomed = Set(ctx.pass.doomed)
         let weights = jobWeights(state, now: now)
+        let costs = EnergyCosts(options: options, state: state, now: now)
 
         // 1. EASY protection: forced FCFS prefix and a reservation for the first blocked job.
         var residual = base
@@ -83,7 +88,7 @@ public struct ILPBatchPolicy: SchedulingPolicy {
             let job = q[qi]
             entries.append(BatchEntry(queueIndex: qi, job: job, kind: kind(job.request), weight: weights[qi], forced: true,
                                       preset: forced[qi], long: reservation.isLong(job, now: now)))
-            candidates.append(candidateNodes(job.request, base: base, residual: residual, nodes: nodes, preset: forced[qi]))
+            candidates.append(candidateNodes(job.request, base: base, residual: residual, nodes: nodes, preset: forced[qi], costs: costs))
         }
         let byWeight = q.indices.sorted { (-weights[$0], q[$0].seq) < (-weights[$1], q[$1].seq) }
         var inBatch = Set(forcedOrder)
@@ -98,7 +103,7 @@ public struct ILPBatchPolicy: SchedulingPolicy {
                 guard job.request.cpus <= base.totalCPUs else { continue }
                 candidates.append([])
             } else {
-                let c = candidateNodes(job.request, base: base, residual: residual, nodes: nodes, preset: nil)
+                let c = candidateNodes(job.request, base: base, residual: residual, nodes: nodes, preset: nil, costs: costs)
                 guard !c.isEmpty else { continue }
                 candidates.append(c)
             }
@@ -112,7 +117,6 @@ public struct ILPBatchPolicy: SchedulingPolicy {
         if let cap = policyOptions.userCap {
             for e in entries where room[e.job.user] == nil { room[e.job.user] = cap - state.runningPerUser[e.job.user, default: 0] }
         }
-        let costs = EnergyCosts(options: options, state: state, now: now)
         let built = ILPBatchModel(entries: entries, candidates: candidates, free: base, userRoom: room,
                                   reservation: reservation) { e, n in costs.cost(e, node: n, base: base, nodes: nodes) }
         let warm = built.greedy()
@@ -212,8 +216,9 @@ public struct ILPBatchPolicy: SchedulingPolicy {
         return nil
     }
 
-    /// `w_j = size × 2^priority × (1 + wait/aging) × fairShare^fairnessWeight`, size being the
-    /// job's dominant share of the cluster in percent. Indexed by queue position. O(q + users).
+    /// `w_j = 100 · size^sizeExponent × 2^priority × (1 + wait/aging) × fairShare^fairnessWeight`,
+    /// size being the job's dominant share of the cluster (largest of its processor, memory and
+    /// GPU fractions). Indexed by queue position. O(q + users).
     func jobWeights(_ state: ClusterState, now: Instant) -> [Double] {
         var total = Resources.zero
         for n in state.nodes where n.status != .down { total += n.spec.capacity }
@@ -225,18 +230,18 @@ public struct ILPBatchPolicy: SchedulingPolicy {
             if total.gpus > 0 { size = max(size, Double(r.gpus) / Double(total.gpus)) }
             let prio = exp2(Double(min(max(j.priority, -10), 10)))
             let age = 1 + Double(max(now - j.submit, 0)) / Double(options.aging)
-            var w = 100 * size * prio * age
+            var w = 100 * pow(size, options.sizeExponent) * prio * age
             if options.fairnessWeight > 0 { w *= pow(fair[j.user] ?? 1, options.fairnessWeight) }
             return w
         }
     }
 
     /// Candidate nodes of a single-node or spread job: for single-node jobs the `candidates`
-    /// best-fit nodes and the least-loaded node on what the forced jobs leave, the best-fit node
-    /// on the whole free view and the preset node; for spread jobs every usable node (at most
+    /// cheapest nodes by the tie-break cost (least capable, then fullest) and the least-loaded
+    /// node on what the forced jobs leave, the cheapest on the whole free view and the preset node; for spread jobs every usable node (at most
     /// 32, most usable first) plus the preset ones. Ascending node order. O(nodes log nodes).
     func candidateNodes(_ r: ResourceRequest, base: CapacityView, residual: CapacityView, nodes: [NodeState],
-                        preset: Allocation?) -> [NodeID] {
+                        preset: Allocation?, costs: EnergyCosts) -> [NodeID] {
         var set = Set<NodeID>(preset?.nodes ?? [])
         let eligible = base.free.indices.filter { base.accepting[$0] && (r.labels.isEmpty || nodes[$0].spec.offers(r.labels)) }
         if r.spread {
@@ -249,17 +254,17 @@ public struct ILPBatchPolicy: SchedulingPolicy {
             return total >= r.cpus ? set.sorted() : []
         }
         let need = r.resources
-        func bestFit(_ v: CapacityView, _ k: Int) -> [NodeID] {
-            eligible.filter { need.fits(in: v.free[$0]) }.sorted {
-                let a = v.free[$0] - need, b = v.free[$1] - need
-                return (a.gpus, a.cpus, a.memoryMB, $0) < (b.gpus, b.cpus, b.memoryMB, $1)
-            }.prefix(k).map { $0 }
+        // Rank by the tie-break cost: least capable node first, then the fullest.
+        func ranked(_ v: CapacityView, _ k: Int) -> [NodeID] {
+            eligible.filter { need.fits(in: v.free[$0]) }
+                .map { (costs.capability(r, node: $0, base: v, nodes: nodes), $0) }
+                .sorted { $0 < $1 }.prefix(k).map(\.1)
         }
-        let onResidual = bestFit(residual, options.candidates)
+        let onResidual = ranked(residual, options.candidates)
         for n in onResidual { set.insert(n) }
         if let ll = eligible.filter({ need.fits(in: residual.free[$0]) })
             .min(by: { Placement.lessLoaded($0, than: $1, residual, nodes) }) { set.insert(ll) }
-        for n in bestFit(base, onResidual.isEmpty ? options.candidates : 1) { set.insert(n) }
+        for n in ranked(base, onResidual.isEmpty ? options.candidates : 1) { set.insert(n) }
         return set.sorted()
     }
 

@@ -14,10 +14,14 @@ struct BenchILP: ParsableCommand {
         this machine; build in release first (swift build -c release --product deborgen).
         """)
 
-    @Option(help: "SWF trace for the comparison.") var swf = "workloads/lublin_256.swf"
-    @Option(help: "Jobs taken from the SWF trace.") var take = 3000
-    @Option(help: "Heterogeneous JSON workload; generated (3000 jobs, seed 1) when the file does not exist.")
+    @Option(help: "SWF traces for the comparison (repeatable).")
+    var swf = ["workloads/lublin_256.swf", "../shared/workloads/NASA-iPSC-1993-3.1-cln.swf"]
+    @Option(help: "Jobs taken from the start of each SWF trace.") var take = 3000
+    @Option(help: "Heterogeneous JSON workload; generated with the --hetero-* options when the file does not exist.")
     var hetero = "workloads/hetero-gpu.json"
+    @Option(help: "Jobs in a generated heterogeneous workload.") var heteroJobs = 3000
+    @Option(help: "Offered processor load of a generated heterogeneous workload.") var heteroLoad = 1.1
+    @Option(help: "Seed of a generated heterogeneous workload.") var heteroSeed: UInt64 = 1
     @Option(help: "Policies to compare (repeatable).")
     var policy: [String] = ["ilp", "ilp:fairness", "fcfs+easy", "fairshare+easy", "least-loaded"]
     @Option(help: "Batch sizes for the scaling table, JOBSxNODES, comma-separated.") var sizes = "20x8,50x16,100x32,200x64"
@@ -30,6 +34,7 @@ struct BenchILP: ParsableCommand {
     @OptionGroup(title: "ILP options (also used by the comparison)") var ilp: ILPArguments
 
     func validate() throws {
+        if heteroJobs <= 0 || !(heteroLoad > 0) { throw ValidationError("--hetero-jobs and --hetero-load must be positive") }
         if take <= 0 { throw ValidationError("--take must be at least 1") }
         if instances <= 0 { throw ValidationError("--instances must be at least 1") }
         if threads <= 0 { throw ValidationError("--threads must be at least 1") }
@@ -159,11 +164,13 @@ struct BenchILP: ParsableCommand {
 
     func compare(_ options: ILPOptions) throws -> String {
         var workloads: [Workload] = []
-        var w = try readWorkload(swf).slice(skip: 0, take: take)
-        w.name = "\((swf as NSString).lastPathComponent) (first \(take))"
-        workloads.append(w)
+        for path in swf {
+            var w = try readWorkload(path).slice(skip: 0, take: take)
+            w.name = "\((path as NSString).lastPathComponent) (first \(take))"
+            workloads.append(w)
+        }
         if !FileManager.default.fileExists(atPath: hetero) {
-            let g = Workload.heterogeneous(jobs: 3000, load: 0.9, seed: 1)
+            let g = Workload.heterogeneous(jobs: heteroJobs, load: heteroLoad, seed: heteroSeed)
             try g.heterogeneousJSONText().write(toFile: hetero, atomically: true, encoding: .utf8)
             warn("generated \(hetero)")
         }

@@ -24,6 +24,13 @@ struct ILPArguments: ParsableArguments {
     @Option(name: .customLong("ilp-candidates"), help: "ILP best-fit candidate nodes per job.")
     var candidates: Int = 3
 
+    @Option(name: .customLong("ilp-size-exponent"),
+            help: "ILP weight ∝ size^e: 1 weighs work (utilization), 0 counts jobs (mean wait).")
+    var sizeExponent: Double = 1
+
+    @Option(name: .customLong("ilp-aging"), help: "ILP aging: a job that waited this long weighs double (e.g. 1h, 30m).")
+    var aging: String = "1h"
+
     @Option(name: .customLong("ilp-fallback"), help: "Heuristic policy used for a pass when GLPK returns no solution.")
     var fallback: String = "fcfs+easy"
 
@@ -37,13 +44,17 @@ struct ILPArguments: ParsableArguments {
     /// The options, validated; errors name the option and what is accepted.
     func options() throws -> ILPOptions {
         do {
+            guard let agingTime = Time.parseDuration(aging), agingTime > 0 else {
+                throw ValidationError("--ilp-aging '\(aging)' is not a positive duration (e.g. 1h, 30m, 90s)")
+            }
             var o = ILPOptions(timeLimitMs: timeLimit, mipGap: gap, batchSize: batch, candidates: candidates,
-                               fallback: fallback, reserve: !noReserve, warmStart: !noWarmStart)
+                               fallback: fallback, aging: agingTime, sizeExponent: sizeExponent,
+                               reserve: !noReserve, warmStart: !noWarmStart)
             o.setObjective(try ILPOptions.parseObjective(objective))
             if let w = weights { try o.applyWeights(w) }
             try o.validate()
             return o
-        } catch {
+        } catch let error as PolicySpec.ParseError {
             throw ValidationError(error.message.replacingOccurrences(of: "ILP time limit", with: "--ilp-time-limit")
                 .replacingOccurrences(of: "ILP MIP gap", with: "--ilp-gap")
                 .replacingOccurrences(of: "ILP batch size", with: "--ilp-batch")

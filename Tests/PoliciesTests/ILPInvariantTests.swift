@@ -113,7 +113,8 @@ import Testing
             var entries: [BatchEntry] = []
             var cands: [[NodeID]] = []
             for (qi, j) in s.queue.enumerated() where !j.request.spread && j.dependencies.isEmpty {
-                let c = p.candidateNodes(j.request, base: base, residual: base, nodes: s.nodes, preset: nil)
+                let c = p.candidateNodes(j.request, base: base, residual: base, nodes: s.nodes, preset: nil,
+                                            costs: EnergyCosts(options: p.options, state: s, now: 0))
                 guard !c.isEmpty else { continue }
                 entries.append(BatchEntry(queueIndex: qi, job: j, kind: .single, weight: weights[qi], forced: false, preset: nil, long: false))
                 cands.append(c)

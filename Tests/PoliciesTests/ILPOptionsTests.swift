@@ -36,3 +36,14 @@ import Policies
         #expect(try PolicyCatalog.make("fcfs+easy").name == "fcfs+easy")
     }
 }
+
+@Suite struct ILPNameTests {
+    @Test func modifiersInTheName() throws {
+        let p = try PolicyCatalog.make("ilp:throughput,size=0") as! ILPBatchPolicy
+        #expect(p.options.sizeExponent == 0)
+        #expect(p.name == "ilp:throughput,size=0.0")
+        #expect((try PolicyCatalog.make(p.name) as! ILPBatchPolicy).options.sizeExponent == 0)
+        #expect(throws: PolicySpec.ParseError.self) { _ = try PolicyCatalog.make("ilp:throughput,size=7") }
+        #expect(throws: PolicySpec.ParseError.self) { _ = try PolicyCatalog.make("ilp:energy,colour=3") }
+    }
+}
