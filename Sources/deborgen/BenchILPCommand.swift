@@ -20,11 +20,12 @@ struct BenchILP: ParsableCommand {
     @Option(help: "Heterogeneous JSON workload; generated with the --hetero-* options when the file does not exist.")
     var hetero = "workloads/hetero-gpu.json"
     @Option(help: "Jobs in a generated heterogeneous workload.") var heteroJobs = 3000
-    @Option(help: "Offered processor load of a generated heterogeneous workload.") var heteroLoad = 1.1
+    @Option(help: "Offered processor load of a generated heterogeneous workload.") var heteroLoad = 1.3
     @Option(help: "Seed of a generated heterogeneous workload.") var heteroSeed: UInt64 = 1
     @Option(help: "Policies to compare (repeatable).")
-    var policy: [String] = ["ilp", "ilp:fairness", "fcfs+easy", "fairshare+easy", "least-loaded"]
-    @Option(help: "Batch sizes for the scaling table, JOBSxNODES, comma-separated.") var sizes = "20x8,50x16,100x32,200x64"
+    var policy: [String] = ["ilp", "ilp:throughput,size=0", "ilp:fairness", "ilp:energy", "fcfs+easy", "fairshare+easy",
+                            "least-loaded", "sjf+easy"]
+    @Option(help: "Batch sizes for the scaling table, JOBSxNODES, comma-separated.") var sizes = "20x8,35x12,50x16,75x24,100x32,200x64"
     @Option(help: "Random instances per size.") var instances = 10
     @Option(help: "Time limit (ms) used to measure time to proven optimum.") var proofLimit = 5000
     @Option(help: "Simulations run at once (threads).") var threads = 2
@@ -57,7 +58,7 @@ struct BenchILP: ParsableCommand {
         md += "deborgen " + CommandLine.arguments.dropFirst().joined(separator: " ") + "\n```\n\n"
         md += "Machine: \(ProcessInfo.processInfo.activeProcessorCount) cores (shared), \(Date()). "
         md += "ILP options: objective \(options.objective.rawValue), time limit \(options.timeLimitMs) ms, gap \(options.mipGap), "
-        md += "batch \(options.batchSize), \(options.candidates) best-fit candidates, warm start \(options.warmStart ? "on" : "off").\n\n"
+        md += "batch \(options.batchSize), \(options.candidates) cheapest candidates, warm start \(options.warmStart ? "on" : "off").\n\n"
         if !skipScaling { md += try scaling(options) }
         if !skipCompare { md += try compare(options) }
         try md.write(toFile: output + "/README.md", atomically: true, encoding: .utf8)
@@ -102,7 +103,7 @@ struct BenchILP: ParsableCommand {
         var csv = "jobs,nodes,instance,limit_ms,variables,constraints,solve_ms,status,gap,greedy_objective,ilp_objective\n"
         var rows = [["jobs×nodes", "vars (mean)", "rows (mean)", "to optimum: mean ms", "p95 ms", "max ms", "proven",
                      "at \(base.timeLimitMs) ms: mean ms", "optimal/feasible/fallback", "gain vs greedy"]]
-        var affordable: String = "none of the sizes tried"
+        var affordable = "none of the sizes tried", affordableGap = "none of the sizes tried"
         for (n, m) in try parsedSizes() {
             var proofTimes: [Double] = [], budgetTimes: [Double] = [], vars = 0.0, cons = 0.0, proven = 0
             var statuses = [String: Int](), gains: [Double] = []
@@ -138,6 +139,8 @@ struct BenchILP: ParsableCommand {
             let c = Double(proofTimes.count)
             let p95 = RunSummary.nearestRank(proofTimes, 0.95)
             if p95 <= Double(base.timeLimitMs) && proven == proofTimes.count { affordable = "\(n)×\(m)" }
+            let within = statuses["optimal"] ?? 0
+            if Double(within) >= 0.9 * Double(max(budgetTimes.count, 1)) { affordableGap = "\(n)×\(m)" }
             rows.append(["\(n)×\(m)", String(format: "%.0f", vars / c), String(format: "%.0f", cons / c),
                          String(format: "%.1f", proofTimes.reduce(0, +) / c), String(format: "%.1f", p95),
                          String(format: "%.1f", proofTimes.last!), "\(proven)/\(proofTimes.count)",
@@ -151,11 +154,13 @@ struct BenchILP: ParsableCommand {
         md += "Random batches (\(instances) per size): nodes of 16/32 cpus and 64/128 GiB, a quarter with 2 GPUs, half "
         md += "labelled; nodes 20–60 % busy; jobs of 1–16 cpus, 1–48 GiB, one in six wanting GPUs, one in five a label; "
         md += "queued demand about three times what is free. Pure batch model (no EASY protection), \(base.candidates) "
-        md += "best-fit candidates + least-loaded + greedy per job. 'To optimum': time limit \(proofLimit) ms, gap 0. "
+        md += "cheapest candidates + least-loaded + greedy per job. 'To optimum': time limit \(proofLimit) ms, gap 0. "
         md += "'At \(base.timeLimitMs) ms': the default budget and gap \(base.mipGap). 'Gain vs greedy': objective of "
         md += "the solution over the greedy warm start's (same weights), mean over instances.\n\n"
         md += markdownTable(rows)
-        md += "\nLargest size whose p95 time to a proven optimum fits the \(base.timeLimitMs) ms budget: **\(affordable)**.\n\n"
+        md += "\nLargest size whose p95 time to a proven optimum (gap 0) fits the \(base.timeLimitMs) ms budget: **\(affordable)**. "
+        md += "Largest size where at least 90 % of the solves under the default budget end proven within the default gap "
+        md += "(\(base.mipGap)): **\(affordableGap)**.\n\n"
         md += "Raw rows: `scaling.csv`.\n\n"
         return md
     }
@@ -193,8 +198,10 @@ struct BenchILP: ParsableCommand {
                     let (k, name) = runs[i]
                     let pol = try! Self.makePolicy(name, options, weights)
                     var sim = Simulator(workload: ws[k], policy: pol)
+                    let trace = TraceBuffer()
+                    sim.trace = trace
                     let r = sim.run()
-                    box.store(i, r)
+                    box.store(i, r, energy: Self.energy(trace.lines, r, ws[k], ILPOptions()))
                     warn("  \(ws[k].name): \(r.policy) done in \(String(format: "%.1f", r.wallSeconds)) s")
                 }
                 group.leave()
@@ -206,15 +213,16 @@ struct BenchILP: ParsableCommand {
         let results = box.all()
 
         var csv = "workload,policy,jobs,mean_wait_s,p95_wait_s,mean_bounded_slowdown,utilization,jain_fairness,makespan_s,"
-        csv += "solves,solve_mean_ms,solve_p95_ms,solve_max_ms,fallbacks,feasible_not_proven,wall_s\n"
+        csv += "solves,solve_mean_ms,solve_p95_ms,solve_max_ms,fallbacks,feasible_not_proven,wall_s,energy_kwh,energy_cost\n"
         var md = "## ILP against the heuristics\n\n"
         md += "Policies: \(policy.joined(separator: ", ")). `least-loaded` = `fcfs+any:least-loaded`; "
         md += "`fairshare+easy` is the fair-share order with EASY. Metrics as in DESIGN.md (bounded slowdown τ = 10 s; "
         md += "Jain over users' delivered processor-seconds per share). Solve statistics count passes that called GLPK.\n\n"
         for (k, w) in workloads.enumerated() {
             md += "### \(w.name): \(w.jobs.count) jobs, \(w.nodes.count) nodes, \(w.processors) processors\n\n"
+            let powered = w.nodes.contains { $0.busyWatts > $0.idleWatts }
             var rows = [["policy", "mean wait s", "p95 wait s", "bounded slowdown", "utilization %", "Jain", "solves",
-                         "solve mean / p95 / max ms", "fallbacks", "wall s"]]
+                         "solve mean / p95 / max ms", "fallbacks", "wall s"] + (powered ? ["energy kWh", "energy cost"] : [])]
             for (i, run) in runs.enumerated() where run.0 == k {
                 let r = results[i]!
                 let s = r.summary
@@ -227,17 +235,42 @@ struct BenchILP: ParsableCommand {
                              String(format: "%.2f", s.meanBoundedSlowdown), String(format: "%.2f", s.utilization * 100),
                              String(format: "%.3f", s.jainFairness), t.isEmpty ? "-" : "\(t.count)",
                              t.isEmpty ? "-" : String(format: "%.2f / %.2f / %.2f", mean, p95, t.last!),
-                             t.isEmpty ? "-" : "\(fb)", String(format: "%.1f", r.wallSeconds)])
+                             t.isEmpty ? "-" : "\(fb)", String(format: "%.1f", r.wallSeconds)]
+                             + (powered ? [String(format: "%.0f", box.energy(i)?.kWh ?? 0), String(format: "%.2f", box.energy(i)?.cost ?? 0)] : []))
                 csv += [Report.field(w.name), r.policy, "\(s.jobs)", Report.number(s.meanWait), Report.number(s.p95Wait),
                         Report.number(s.meanBoundedSlowdown), Report.number(s.utilization), Report.number(s.jainFairness),
                         Report.number(s.makespan), "\(t.count)", Report.number(mean), Report.number(p95),
-                        Report.number(t.last ?? 0), "\(fb)", "\(feas)", String(format: "%.3f", r.wallSeconds)].joined(separator: ",") + "\n"
+                        Report.number(t.last ?? 0), "\(fb)", "\(feas)", String(format: "%.3f", r.wallSeconds),
+                        Report.number(box.energy(i)?.kWh ?? 0), Report.number(box.energy(i)?.cost ?? 0)].joined(separator: ",") + "\n"
             }
             md += markdownTable(rows) + "\n"
         }
         try csv.write(toFile: output + "/compare.csv", atomically: true, encoding: .utf8)
         md += "Raw rows: `compare.csv`.\n\n"
         return md
+    }
+
+    /// Marginal energy of a run (busy − idle watts × the share of the node's processors used ×
+    /// the time run) from the trace's `started` events, in kWh, and its cost at the time-of-use
+    /// price in force when each job started (the ILP's default prices and peak hours).
+    static func energy(_ lines: [String], _ r: SimulationResult, _ w: Workload, _ o: ILPOptions) -> (kWh: Double, cost: Double) {
+        var runtime: [Int: (start: Instant, end: Instant)] = [:]
+        for rec in r.records { runtime[rec.id] = (rec.start, rec.end) }
+        var kWh = 0.0, cost = 0.0
+        for line in lines where line.contains("\"ev\":\"started\"") {
+            guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let job = obj["job"] as? Int, let slices = obj["nodes"] as? [[Int]], let span = runtime[job] else { continue }
+            let hours = Double(span.end - span.start) / Double(Time.hour)
+            var watts = 0.0
+            for s in slices where s.count >= 2 && w.nodes.indices.contains(s[0]) {
+                let n = w.nodes[s[0]]
+                watts += max(n.busyWatts - n.idleWatts, 0) * Double(s[1]) / Double(max(n.capacity.cpus, 1))
+            }
+            let e = watts * hours / 1000
+            kWh += e
+            cost += e * (o.peakHours.contains(span.start) ? o.peakPrice : o.offPeakPrice)
+        }
+        return (kWh, cost)
     }
 
     func readWorkload(_ path: String) throws -> Workload {
@@ -271,9 +304,18 @@ private final class ResultBox: @unchecked Sendable {
         return next - 1
     }
 
-    func store(_ i: Int, _ r: SimulationResult) {
+    private var energies: [(kWh: Double, cost: Double)?] = []
+
+    func store(_ i: Int, _ r: SimulationResult, energy: (kWh: Double, cost: Double)) {
         lock.lock(); defer { lock.unlock() }
         results[i] = r
+        if energies.isEmpty { energies = Array(repeating: nil, count: results.count) }
+        energies[i] = energy
+    }
+
+    func energy(_ i: Int) -> (kWh: Double, cost: Double)? {
+        lock.lock(); defer { lock.unlock() }
+        return energies.isEmpty ? nil : energies[i]
     }
 
     func all() -> [SimulationResult?] {

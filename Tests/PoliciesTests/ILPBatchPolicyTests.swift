@@ -70,6 +70,27 @@ import Testing
         #expect(pass.reservations.first?.at == 100 * Time.second)
     }
 
+    @Test func energyPicksTheEfficientNode() {
+        // Same capacity; node 0 draws 400 W busy, node 1 only 120 W. The job fits either.
+        let nodes = [NodeSpec(name: "hungry", capacity: Resources(cpus: 8), idleWatts: 50, busyWatts: 400),
+                     NodeSpec(name: "frugal", capacity: Resources(cpus: 8), idleWatts: 50, busyWatts: 120)]
+        let s = Self.state(nodes: nodes, queue: [Self.job(1, cpus: 4)])
+        var p = Self.pure(.energy)
+        #expect(p.schedule(s, now: 12 * Time.hour, explain: false).starts.first?.allocation.nodes == [1])
+    }
+
+    @Test func fairnessFavoursTheUserBelowTheirShare() {
+        // Room for one of two equal jobs; user 1 has used a lot recently, user 2 nothing.
+        var s = Self.state(nodes: [NodeSpec(name: "a", capacity: Resources(cpus: 4))], queue: [])
+        s.submit(Self.job(9, cpus: 4, user: 1, estimate: Time.hour), now: 0)
+        try! s.start(9, on: Allocation([Slice(node: 0, resources: Resources(cpus: 4))]), now: 0)
+        _ = try! s.finish(9, status: .succeeded, now: Time.hour)
+        s.submit(Self.job(1, cpus: 3, user: 1, submit: Time.hour), now: Time.hour)
+        s.submit(Self.job(2, cpus: 3, user: 2, submit: Time.hour), now: Time.hour)
+        var fair = Self.pure(.fairness)
+        #expect(fair.schedule(s, now: Time.hour, explain: false).starts.map(\.job) == [2])
+    }
+
     /// Random instances small enough to enumerate every assignment: the MIP's objective equals
     /// the best one found by enumeration.
     @Test(arguments: 0..<40)
