@@ -14,8 +14,9 @@ extension Workload {
     /// (only large nodes), 12 % GPU, 5 % big-memory (label), 5 % spread over nodes with memory.
     /// Runtimes log-uniform in [1 min, 8 h], estimates × U[1, 3], Poisson arrivals scaled so the
     /// offered processor load is `load`; 12 users with Zipf-like activity, a few with priority.
-    /// Deterministic for a seed.
-    public static func heterogeneous(jobs count: Int = 3000, load: Double = 0.9, seed: UInt64 = 1) -> Workload {
+    /// With `burst` > 1 jobs arrive in groups of `burst` at the same instant (same mean rate):
+    /// a morning rush that gives the batch allocator large batches. Deterministic for a seed.
+    public static func heterogeneous(jobs count: Int = 3000, load: Double = 0.9, burst: Int = 1, seed: UInt64 = 1) -> Workload {
         var rng = SplitMix64(seed: seed)
         var nodes: [NodeSpec] = []
         func add(_ n: Int, _ name: String, _ r: Resources, labels: [String] = [], speed: Double = 1, idle: Double, busy: Double) {
@@ -67,14 +68,14 @@ extension Workload {
         var t = 0.0
         var jobs: [Job] = []
         for (i, s) in specs.enumerated() {
-            t += -log(1 - rng.unit()) * meanGap
+            if i % max(burst, 1) == 0 { t += -log(1 - rng.unit()) * meanGap * Double(max(burst, 1)) }
             var r = s.0
             if r.spread { r.memoryMB = r.cpus * 2048 }
             jobs.append(Job(id: i + 1, user: s.3, submit: Instant((t * 1e6).rounded()), request: r,
                             estimate: Micros(s.2.rounded(.up)) * Time.second, runtime: Micros(s.1.rounded()) * Time.second,
                             priority: s.4, seq: i))
         }
-        return Workload(name: "hetero-gpu-\(count)-seed\(seed)", jobs: jobs, users: (0..<users).map { "u\($0)" }, nodes: nodes)
+        return Workload(name: "hetero-gpu-\(count)" + (burst > 1 ? "-burst\(burst)" : "") + "-seed\(seed)", jobs: jobs, users: (0..<users).map { "u\($0)" }, nodes: nodes)
     }
 
     /// This workload as a deborgen JSON workload (docs/workload-format.md). Times in seconds.

@@ -22,6 +22,10 @@ struct BenchILP: ParsableCommand {
     @Option(help: "Jobs in a generated heterogeneous workload.") var heteroJobs = 3000
     @Option(help: "Offered processor load of a generated heterogeneous workload.") var heteroLoad = 1.3
     @Option(help: "Seed of a generated heterogeneous workload.") var heteroSeed: UInt64 = 1
+    @Option(help: "Bursty heterogeneous workload (jobs arrive in groups); generated when missing; 'none' to skip.")
+    var burst = "workloads/hetero-gpu-burst.json"
+    @Option(help: "Jobs per burst and jobs in a generated bursty workload.") var burstSize = 100
+    @Option(help: "Jobs in a generated bursty workload.") var burstJobs = 1500
     @Option(help: "Policies to compare (repeatable).")
     var policy: [String] = ["ilp", "ilp:throughput,size=0", "ilp:fairness", "ilp:energy", "fcfs+easy", "fairshare+easy",
                             "least-loaded", "sjf+easy"]
@@ -35,6 +39,7 @@ struct BenchILP: ParsableCommand {
     @OptionGroup(title: "ILP options (also used by the comparison)") var ilp: ILPArguments
 
     func validate() throws {
+        if burstSize <= 0 || burstJobs <= 0 { throw ValidationError("--burst-size and --burst-jobs must be positive") }
         if heteroJobs <= 0 || !(heteroLoad > 0) { throw ValidationError("--hetero-jobs and --hetero-load must be positive") }
         if take <= 0 { throw ValidationError("--take must be at least 1") }
         if instances <= 0 { throw ValidationError("--instances must be at least 1") }
@@ -182,6 +187,16 @@ struct BenchILP: ParsableCommand {
         var h = try readWorkload(hetero)
         h.name = (hetero as NSString).lastPathComponent
         workloads.append(h)
+        if burst != "none" {
+            if !FileManager.default.fileExists(atPath: burst) {
+                let g = Workload.heterogeneous(jobs: burstJobs, load: heteroLoad, burst: burstSize, seed: heteroSeed)
+                try g.heterogeneousJSONText().write(toFile: burst, atomically: true, encoding: .utf8)
+                warn("generated \(burst)")
+            }
+            var b = try readWorkload(burst)
+            b.name = (burst as NSString).lastPathComponent
+            workloads.append(b)
+        }
 
         let runs: [(Int, String)] = workloads.indices.flatMap { k in policy.map { (k, $0) } }
         let weights = ilp.weights
@@ -237,7 +252,7 @@ struct BenchILP: ParsableCommand {
                              t.isEmpty ? "-" : String(format: "%.2f / %.2f / %.2f", mean, p95, t.last!),
                              t.isEmpty ? "-" : "\(fb)", String(format: "%.1f", r.wallSeconds)]
                              + (powered ? [String(format: "%.0f", box.energy(i)?.kWh ?? 0), String(format: "%.2f", box.energy(i)?.cost ?? 0)] : []))
-                csv += [Report.field(w.name), r.policy, "\(s.jobs)", Report.number(s.meanWait), Report.number(s.p95Wait),
+                csv += [Report.field(w.name), Report.field(r.policy), "\(s.jobs)", Report.number(s.meanWait), Report.number(s.p95Wait),
                         Report.number(s.meanBoundedSlowdown), Report.number(s.utilization), Report.number(s.jainFairness),
                         Report.number(s.makespan), "\(t.count)", Report.number(mean), Report.number(p95),
                         Report.number(t.last ?? 0), "\(fb)", "\(feas)", String(format: "%.3f", r.wallSeconds),
