@@ -34,6 +34,9 @@ public struct ILPOptions: Sendable, Hashable {
     /// Exponent of the job's size in its weight: 1 weighs work (processor share), 0 counts jobs
     /// (favours many small jobs: shorter mean wait), values in between trade the two.
     public var sizeExponent: Double
+    /// Exponent of shortness in the weight, `(1 h / estimate)^shortness`: 0 ignores estimates,
+    /// 1 favours short jobs as SJF does.
+    public var shortness: Double
     /// Exponent of the fair-share factor in the weights (objective fairness/combined).
     public var fairnessWeight: Double
     /// Energy cost as a fraction of a job's weight on its most power-hungry node at peak price
@@ -53,7 +56,7 @@ public struct ILPOptions: Sendable, Hashable {
 
     public init(objective: ILPObjective = .throughput, timeLimitMs: Int = 100, mipGap: Double = 0.001,
                 batchSize: Int = 100, candidates: Int = 3, fallback: String = "fcfs+easy",
-                aging: Micros = Time.hour, sizeExponent: Double = 1, fairnessWeight: Double? = nil, energyWeight: Double? = nil,
+                aging: Micros = Time.hour, sizeExponent: Double = 1, shortness: Double = 0, fairnessWeight: Double? = nil, energyWeight: Double? = nil,
                 peakPrice: Double = 0.30, offPeakPrice: Double = 0.12,
                 peakHours: DailyHours = DailyHours(startSecond: 7 * 3600, endSecond: 23 * 3600),
                 reserve: Bool = true, warmStart: Bool = true) {
@@ -65,6 +68,7 @@ public struct ILPOptions: Sendable, Hashable {
         self.fallback = fallback
         self.aging = aging
         self.sizeExponent = sizeExponent
+        self.shortness = shortness
         self.fairnessWeight = fairnessWeight ?? ILPOptions.defaultFairness(objective)
         self.energyWeight = energyWeight ?? ILPOptions.defaultEnergy(objective)
         self.peakPrice = peakPrice
@@ -103,6 +107,7 @@ public struct ILPOptions: Sendable, Hashable {
         if batchSize < 1 || batchSize > 2000 { throw fail("ILP batch size must be between 1 and 2000 (got \(batchSize))") }
         if candidates < 1 || candidates > 64 { throw fail("ILP candidate nodes per job must be between 1 and 64 (got \(candidates))") }
         if aging <= 0 { throw fail("ILP aging time must be positive") }
+        if !(shortness >= 0 && shortness <= 2) { throw fail("ILP shortness exponent must be between 0 and 2 (got \(shortness))") }
         if !(sizeExponent >= 0 && sizeExponent <= 2) { throw fail("ILP size exponent must be between 0 and 2 (got \(sizeExponent))") }
         if !(fairnessWeight >= 0 && fairnessWeight.isFinite) { throw fail("ILP fairness weight must be 0 or more (got \(fairnessWeight))") }
         if !(energyWeight >= 0 && energyWeight.isFinite) { throw fail("ILP energy weight must be 0 or more (got \(energyWeight))") }
@@ -124,17 +129,25 @@ public struct ILPOptions: Sendable, Hashable {
         return o
     }
 
-    /// Applies the modifiers of a policy name `ilp:OBJECTIVE,size=E,fairness=X,energy=Y`.
+    /// Applies the modifiers of a policy name
+    /// `ilp:OBJECTIVE,size=E,short=S,reserve=off,fairness=X,energy=Y`.
     public mutating func applyModifiers<S: Sequence<String>>(_ parts: S) throws(PolicySpec.ParseError) {
         for part in parts {
             let kv = part.split(separator: "=", maxSplits: 1).map { String($0).trimmedASCII() }
-            if kv.count == 2, kv[0] == "size" {
+            if kv.count == 2, kv[0] == "size" || kv[0] == "short" {
                 guard let v = Double(kv[1]), v >= 0, v <= 2 else {
-                    throw PolicySpec.ParseError(message: "ILP size exponent '\(kv[1])' should be a number between 0 and 2")
+                    throw PolicySpec.ParseError(message: "ILP \(kv[0]) exponent '\(kv[1])' should be a number between 0 and 2")
                 }
-                sizeExponent = v
+                if kv[0] == "size" { sizeExponent = v } else { shortness = v }
+            } else if kv.count == 2, kv[0] == "reserve" {
+                guard kv[1] == "on" || kv[1] == "off" else {
+                    throw PolicySpec.ParseError(message: "ILP reserve is 'on' or 'off' (got '\(kv[1])')")
+                }
+                reserve = kv[1] == "on"
             } else {
-                try applyWeights(part)
+                do { try applyWeights(part) } catch {
+                    throw PolicySpec.ParseError(message: error.message + "; name modifiers: size=E, short=S, reserve=on|off, fairness=X, energy=Y")
+                }
             }
         }
     }

@@ -39,10 +39,14 @@ public struct ILPBatchPolicy: SchedulingPolicy {
         self.fallbackPolicy = try PolicySpec.parse(options.fallback, options: policyOptions)
     }
 
-    /// `ilp`, `ilp:OBJECTIVE`, with `,size=E` when the size exponent is not 1 (parses back).
+    /// `ilp` or `ilp:OBJECTIVE` with the modifiers that differ from the defaults (`,size=E`,
+    /// `,short=S`, `,reserve=off`); parses back to the same options with default weights.
     public var name: String {
-        let size = options.sizeExponent == 1 ? "" : ",size=\(options.sizeExponent)"
-        return options.objective == .throughput && size.isEmpty ? "ilp" : "ilp:" + options.objective.rawValue + size
+        var mods = ""
+        if options.sizeExponent != 1 { mods += ",size=\(options.sizeExponent)" }
+        if options.shortness != 0 { mods += ",short=\(options.shortness)" }
+        if !options.reserve { mods += ",reserve=off" }
+        return options.objective == .throughput && mods.isEmpty ? "ilp" : "ilp:" + options.objective.rawValue + mods
     }
 
     public mutating func schedule(_ state: ClusterState, now: Instant, explain: Bool) -> SchedulePass {
@@ -216,7 +220,8 @@ public struct ILPBatchPolicy: SchedulingPolicy {
         return nil
     }
 
-    /// `w_j = 100 · size^sizeExponent × 2^priority × (1 + wait/aging) × fairShare^fairnessWeight`,
+    /// `w_j = 100 · size^sizeExponent × 2^priority × (1 + wait/aging) × (1 h/estimate)^shortness
+    /// × fairShare^fairnessWeight`,
     /// size being the job's dominant share of the cluster (largest of its processor, memory and
     /// GPU fractions). Indexed by queue position. O(q + users).
     func jobWeights(_ state: ClusterState, now: Instant) -> [Double] {
@@ -231,6 +236,7 @@ public struct ILPBatchPolicy: SchedulingPolicy {
             let prio = exp2(Double(min(max(j.priority, -10), 10)))
             let age = 1 + Double(max(now - j.submit, 0)) / Double(options.aging)
             var w = 100 * pow(size, options.sizeExponent) * prio * age
+            if options.shortness > 0 { w *= pow(Double(Time.hour) / Double(j.estimate), options.shortness) }
             if options.fairnessWeight > 0 { w *= pow(fair[j.user] ?? 1, options.fairnessWeight) }
             return w
         }

@@ -18,7 +18,8 @@ public enum PolicySpec {
           BACKFILL:  \(BackfillKind.allCases.map(\.rawValue).joined(separator: ", ")) (default none)
           PLACEMENT: \(PlacementKind.allCases.map(\.rawValue).joined(separator: ", ")) (default first-fit)
           aliases:   fifo, easy, conservative, least-loaded, fairshare (= fairshare+easy)
-        or ilp[:OBJECTIVE[,size=E]], the GLPK batch allocator (objectives: throughput, fairness, energy, combined)
+        or ilp[:OBJECTIVE[,size=E][,short=S][,reserve=off]], the GLPK batch allocator
+          (objectives: throughput, fairness, energy, combined)
         """
     }
 
@@ -68,7 +69,7 @@ public enum PolicySpec {
 
 /// Makes any policy from its name: the composed policies of `PolicySpec`, and the others.
 ///
-/// `ilp` and `ilp:OBJECTIVE[,size=E][,fairness=X][,energy=Y]` (objectives throughput, fairness,
+/// `ilp` and `ilp:OBJECTIVE[,size=E][,short=S][,reserve=off][,fairness=X][,energy=Y]` (objectives throughput, fairness,
 /// energy, combined) make an `ILPBatchPolicy` with `ilp` options; an objective in the name
 /// replaces the one in `ilp` (with its default weights unless `ilpWeights`,
 /// `fairness=X,energy=Y`, or the name's own modifiers set them).

@@ -27,8 +27,8 @@ struct BenchILP: ParsableCommand {
     @Option(help: "Jobs per burst and jobs in a generated bursty workload.") var burstSize = 100
     @Option(help: "Jobs in a generated bursty workload.") var burstJobs = 1500
     @Option(help: "Policies to compare (repeatable).")
-    var policy: [String] = ["ilp", "ilp:throughput,size=0", "ilp:fairness", "ilp:energy", "fcfs+easy", "fairshare+easy",
-                            "least-loaded", "sjf+easy"]
+    var policy: [String] = ["ilp", "ilp:throughput,size=0", "ilp:throughput,size=0,short=1,reserve=off", "ilp:fairness",
+                            "ilp:energy", "fcfs+easy", "fairshare+easy", "least-loaded", "sjf+easy"]
     @Option(help: "Batch sizes for the scaling table, JOBSxNODES, comma-separated.") var sizes = "20x8,35x12,50x16,75x24,100x32,200x64"
     @Option(help: "Random instances per size.") var instances = 10
     @Option(help: "Time limit (ms) used to measure time to proven optimum.") var proofLimit = 5000

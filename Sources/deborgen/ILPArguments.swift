@@ -28,6 +28,10 @@ struct ILPArguments: ParsableArguments {
             help: "ILP weight ∝ size^e: 1 weighs work (utilization), 0 counts jobs (mean wait).")
     var sizeExponent: Double = 1
 
+    @Option(name: .customLong("ilp-shortness"),
+            help: "ILP weight ∝ (1h/estimate)^s: 0 ignores estimates, 1 favours short jobs like SJF.")
+    var shortness: Double = 0
+
     @Option(name: .customLong("ilp-aging"), help: "ILP aging: a job that waited this long weighs double (e.g. 1h, 30m).")
     var aging: String = "1h"
 
@@ -48,7 +52,7 @@ struct ILPArguments: ParsableArguments {
                 throw ValidationError("--ilp-aging '\(aging)' is not a positive duration (e.g. 1h, 30m, 90s)")
             }
             var o = ILPOptions(timeLimitMs: timeLimit, mipGap: gap, batchSize: batch, candidates: candidates,
-                               fallback: fallback, aging: agingTime, sizeExponent: sizeExponent,
+                               fallback: fallback, aging: agingTime, sizeExponent: sizeExponent, shortness: shortness,
                                reserve: !noReserve, warmStart: !noWarmStart)
             o.setObjective(try ILPOptions.parseObjective(objective))
             if let w = weights { try o.applyWeights(w) }
@@ -60,6 +64,8 @@ struct ILPArguments: ParsableArguments {
                 .replacingOccurrences(of: "ILP batch size", with: "--ilp-batch")
                 .replacingOccurrences(of: "ILP candidate nodes per job", with: "--ilp-candidates")
                 .replacingOccurrences(of: "ILP fallback", with: "--ilp-fallback")
+                .replacingOccurrences(of: "ILP size exponent", with: "--ilp-size-exponent")
+                .replacingOccurrences(of: "ILP shortness exponent", with: "--ilp-shortness")
                 .replacingOccurrences(of: "unknown ILP objective", with: "--ilp-objective: unknown objective"))
         }
     }

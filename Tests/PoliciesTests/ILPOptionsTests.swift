@@ -44,6 +44,9 @@ import Policies
         #expect(p.name == "ilp:throughput,size=0.0")
         #expect((try PolicyCatalog.make(p.name) as! ILPBatchPolicy).options.sizeExponent == 0)
         #expect(throws: PolicySpec.ParseError.self) { _ = try PolicyCatalog.make("ilp:throughput,size=7") }
+        let q = try PolicyCatalog.make("ilp:fairness,short=1,reserve=off") as! ILPBatchPolicy
+        #expect(q.options.shortness == 1 && !q.options.reserve && q.name == "ilp:fairness,short=1.0,reserve=off")
+        #expect(throws: PolicySpec.ParseError.self) { _ = try PolicyCatalog.make("ilp:throughput,reserve=maybe") }
         #expect(throws: PolicySpec.ParseError.self) { _ = try PolicyCatalog.make("ilp:energy,colour=3") }
     }
 }
