@@ -14,6 +14,19 @@ enum ILPReservation: Sendable {
         }
     }
 
+    /// The reservation with `a` (a long job's allocation, decided outside the model) already
+    /// counted against its limits.
+    func minus(_ a: Allocation) -> ILPReservation {
+        switch self {
+        case .none: return .none
+        case .pooled(let j, let s, let l): return .pooled(job: j, shadow: s, limit: l - a.total.cpus)
+        case .nodes(let j, let s, let ls):
+            return .nodes(job: j, shadow: s, limits: ls.map { n in
+                (n.node, a.slices.filter { $0.node == n.node }.reduce(n.limit) { $0 - $1.resources })
+            })
+        }
+    }
+
     /// Whether a job started now would still run at the shadow time.
     func isLong(_ job: Job, now: Instant) -> Bool {
         switch self {

@@ -85,14 +85,25 @@ public struct ILPBatchPolicy: SchedulingPolicy {
             }
         }
 
+        // Forced pooled jobs keep their first-fit allocation: the model has no node rows for
+        // pooled jobs, and moving one onto the reserved job's nodes could break the reservation.
+        var fixed: [Int] = []
+        var modelBase = base
+        var modelReservation = reservation
+        for qi in forcedOrder where q[qi].request.isPooled {
+            fixed.append(qi)
+            modelBase.take(forced[qi]!)
+            if reservation.isLong(q[qi], now: now) { modelReservation = modelReservation.minus(forced[qi]!) }
+        }
+
         // 2. The batch.
         var entries: [BatchEntry] = []
         var candidates: [[NodeID]] = []
-        for qi in forcedOrder {
+        for qi in forcedOrder where !q[qi].request.isPooled {
             let job = q[qi]
             entries.append(BatchEntry(queueIndex: qi, job: job, kind: kind(job.request), weight: weights[qi], forced: true,
                                       preset: forced[qi], long: reservation.isLong(job, now: now)))
-            candidates.append(candidateNodes(job.request, base: base, residual: residual, nodes: nodes, preset: forced[qi], costs: costs))
+            candidates.append(candidateNodes(job.request, base: modelBase, residual: residual, nodes: nodes, preset: forced[qi], costs: costs))
         }
         let byWeight = q.indices.sorted { (-weights[$0], q[$0].seq) < (-weights[$1], q[$1].seq) }
         var inBatch = Set(forcedOrder)
@@ -104,10 +115,10 @@ public struct ILPBatchPolicy: SchedulingPolicy {
             let long = reservation.isLong(job, now: now)
             if k == .pooled {
                 if case .nodes = reservation, long { continue }
-                guard job.request.cpus <= base.totalCPUs else { continue }
+                guard job.request.cpus <= modelBase.totalCPUs else { continue }
                 candidates.append([])
             } else {
-                let c = candidateNodes(job.request, base: base, residual: residual, nodes: nodes, preset: nil, costs: costs)
+                let c = candidateNodes(job.request, base: modelBase, residual: residual, nodes: nodes, preset: nil, costs: costs)
                 guard !c.isEmpty else { continue }
                 candidates.append(c)
             }
@@ -120,9 +131,10 @@ public struct ILPBatchPolicy: SchedulingPolicy {
         var room: [UserID: Int] = [:]
         if let cap = policyOptions.userCap {
             for e in entries where room[e.job.user] == nil { room[e.job.user] = cap - state.runningPerUser[e.job.user, default: 0] }
+            for qi in fixed where room[q[qi].user] != nil { room[q[qi].user]! -= 1 }
         }
-        let built = ILPBatchModel(entries: entries, candidates: candidates, free: base, userRoom: room,
-                                  reservation: reservation) { e, n in costs.cost(e, node: n, base: base, nodes: nodes) }
+        let built = ILPBatchModel(entries: entries, candidates: candidates, free: modelBase, userRoom: room,
+                                  reservation: modelReservation) { e, n in costs.cost(e, node: n, base: modelBase, nodes: nodes) }
         let warm = built.greedy()
         var chosen = warm
         if !built.model.isFeasible(warm) {
@@ -148,12 +160,17 @@ public struct ILPBatchPolicy: SchedulingPolicy {
         }
 
         // Decode, placing pooled jobs on what the others leave.
-        var view = base
+        var view = modelBase
         var decided: [(Int, Allocation?)] = built.decode(chosen)
         for (_, a) in decided { if let a { view.take(a) } }
         var starts: [StartDecision] = []
         var guardRes = ReservationGuard(reservation, now: now)
         var started = Set<Int>()
+        for qi in fixed {
+            guardRes.add(q[qi], forced[qi]!)
+            starts.append(StartDecision(job: q[qi].id, allocation: forced[qi]!))
+            started.insert(qi)
+        }
         for k in decided.indices {
             let entry = built.entries[decided[k].0]
             if decided[k].1 == nil {

@@ -48,7 +48,7 @@ import Testing
         return s
     }
 
-    @Test(arguments: 0..<300)
+    @Test(arguments: 0..<500)
     func decisionsAreAlwaysValid(seed: Int) throws {
         var rng = SplitMix64(seed: UInt64(seed) &+ 1000)
         let s = Self.randomState(&rng)
@@ -127,5 +127,27 @@ import Testing
             #expect(r.status == .optimal)
             #expect(m.model.value(of: r.x) >= m.model.value(of: warm) - 1e-9)
         }
+    }
+}
+
+/// The reservation holds: after the pass's starts, once every job whose estimate ends by the
+/// shadow time has ended, the reserved job fits.
+@Suite struct ILPReservationTests {
+    @Test(arguments: 0..<500)
+    func reservedJobFitsAtItsShadowTime(seed: Int) throws {
+        var rng = SplitMix64(seed: UInt64(seed) &+ 4242)
+        let s = ILPInvariantTests.randomState(&rng)
+        var o = ILPOptions(timeLimitMs: 5000, batchSize: rng.int(in: 2...40))
+        o.setObjective(ILPObjective.allCases[rng.int(in: 0...3)])
+        var p = try ILPBatchPolicy(options: o)
+        let now: Instant = 0
+        let pass = p.schedule(s, now: now, explain: false)
+        guard let (job, shadow) = pass.reservations.first else { return }
+        var after = s
+        try after.startAll(pass.starts, now: now)
+        var view = CapacityView(after, now: now)
+        for r in after.running.values where max(r.estimatedEnd, now + 1) <= shadow { view.give(r.allocation) }
+        let head = s.queue.first { $0.id == job }!
+        #expect(Placement(.firstFit).fits(head.request, in: view, nodes: s.nodes), "seed \(seed)")
     }
 }
