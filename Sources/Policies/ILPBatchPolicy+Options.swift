@@ -18,14 +18,15 @@ public enum ILPObjective: String, Sendable, CaseIterable, Hashable {
 /// Options of the ILP batch policy. Defaults are the documented ones (docs/ilp.md).
 public struct ILPOptions: Sendable, Hashable {
     public var objective: ILPObjective
-    /// Wall-clock budget per solve in milliseconds (LP relaxation plus branch and bound).
+    /// Budget per solve in milliseconds of the solving thread's CPU time (LP relaxation plus
+    /// branch and bound).
     public var timeLimitMs: Int
     /// Relative MIP gap at which the search stops early.
     public var mipGap: Double
     /// At most this many queued jobs enter one model.
     public var batchSize: Int
-    /// Best-fit candidate nodes kept per single-node job (plus the least-loaded node and the
-    /// greedy choice).
+    /// Candidate nodes kept per single-node job, cheapest first by the capacity tie-break (plus
+    /// the least-loaded node and the greedy choice).
     public var candidates: Int
     /// Composed policy used for a whole pass when GLPK returns no solution.
     public var fallback: String

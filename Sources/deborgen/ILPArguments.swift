@@ -12,7 +12,7 @@ struct ILPArguments: ParsableArguments {
             help: "ILP weights on top of the objective's, e.g. fairness=1,energy=0.5.")
     var weights: String?
 
-    @Option(name: .customLong("ilp-time-limit"), help: "ILP solve budget per pass, in milliseconds.")
+    @Option(name: .customLong("ilp-time-limit"), help: "ILP solve budget per pass, in milliseconds of CPU time.")
     var timeLimit: Int = 100
 
     @Option(name: .customLong("ilp-gap"), help: "ILP relative MIP gap at which the search stops (0 ≤ gap < 1).")
@@ -21,7 +21,7 @@ struct ILPArguments: ParsableArguments {
     @Option(name: .customLong("ilp-batch"), help: "ILP batch size: queued jobs per model.")
     var batch: Int = 100
 
-    @Option(name: .customLong("ilp-candidates"), help: "ILP best-fit candidate nodes per job.")
+    @Option(name: .customLong("ilp-candidates"), help: "ILP candidate nodes kept per job (cheapest by the capacity tie-break; plus least-loaded and greedy).")
     var candidates: Int = 3
 
     @Option(name: .customLong("ilp-size-exponent"),
