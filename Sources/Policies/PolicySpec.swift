@@ -18,6 +18,8 @@ public enum PolicySpec {
           BACKFILL:  \(BackfillKind.allCases.map(\.rawValue).joined(separator: ", ")) (default none)
           PLACEMENT: \(PlacementKind.allCases.map(\.rawValue).joined(separator: ", ")) (default first-fit)
           aliases:   fifo, easy, conservative, least-loaded, fair-share (= fairshare+easy)
+        or ilp[:OBJECTIVE[,size=E][,short=S][,reserve=off]], the GLPK batch allocator
+          (objectives: throughput, fairness, energy, combined)
         """
     }
 
@@ -65,8 +67,26 @@ public enum PolicySpec {
 }
 
 /// Makes any policy from its name: the composed policies of `PolicySpec`, and the others.
+///
+/// `ilp` and `ilp:OBJECTIVE[,size=E][,short=S][,reserve=off][,fairness=X][,energy=Y]` (objectives throughput, fairness,
+/// energy, combined) make an `ILPBatchPolicy` with `ilp` options; an objective in the name
+/// replaces the one in `ilp` (with its default weights unless `ilpWeights`,
+/// `fairness=X,energy=Y`, or the name's own modifiers set them).
 public enum PolicyCatalog {
-    public static func make(_ text: String, options: PolicyOptions = PolicyOptions()) throws(PolicySpec.ParseError) -> any SchedulingPolicy {
-        try PolicySpec.parse(text, options: options)
+    public static func make(_ text: String, options: PolicyOptions = PolicyOptions(), ilp: ILPOptions = ILPOptions(),
+                            ilpWeights: String? = nil) throws(PolicySpec.ParseError) -> any SchedulingPolicy {
+        let raw = text.trimmedASCII().lowercased()
+        if raw == "ilp" || raw.hasPrefix("ilp:") {
+            var o = ilp
+            if let w = ilpWeights { try o.applyWeights(w) }
+            if raw.hasPrefix("ilp:") {
+                let parts = raw.dropFirst(4).split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+                o.setObjective(try ILPOptions.parseObjective(parts[0]))
+                if let w = ilpWeights { try o.applyWeights(w) }
+                try o.applyModifiers(parts.dropFirst())
+            }
+            return try ILPBatchPolicy(options: o, policyOptions: options)
+        }
+        return try PolicySpec.parse(text, options: options)
     }
 }

@@ -59,6 +59,9 @@ struct SimulateCommand: ParsableCommand {
     @Flag(help: "Also trace reservations and pending reasons of every pass (large).")
     var traceDecisions = false
 
+    @OptionGroup(title: "ILP batch policy (--policy ilp, docs/ilp.md)")
+    var ilp: ILPArguments
+
     func validate() throws {
         if skip < 0 { throw ValidationError("--skip must be 0 or more (got \(skip))") }
         if let t = take, t <= 0 { throw ValidationError("--take must be at least 1 (got \(t))") }
@@ -78,7 +81,7 @@ struct SimulateCommand: ParsableCommand {
         let options = PolicyOptions(userCap: userCap, reservationDepth: reservationDepth)
         var policies: [any SchedulingPolicy] = []
         for p in policy {
-            do { policies.append(try PolicyCatalog.make(p, options: options)) } catch {
+            do { policies.append(try PolicyCatalog.make(p, options: options, ilp: try ilp.options(), ilpWeights: ilp.weights)) } catch {
                 throw ValidationError("\(error)")
             }
         }
