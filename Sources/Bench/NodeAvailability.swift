@@ -14,8 +14,8 @@ public enum NodeAvailability {
         return events(nodes: nodes, departures: cluster.departures, failures: cluster.failures, workload: w, seed: seed, t0: t0)
     }
 
-    /// The events for explicit nodes and per-node models (see above), plus window-opening
-    /// wake-ups for nodes with hours.
+    /// The events for explicit nodes and per-node models (see above). (Window openings need no
+    /// events: the simulator wakes itself when jobs wait for a node's hours.)
     public static func events(nodes: [NodeSpec], departures: [UpDownModel?], failures: [UpDownModel?],
                               workload w: Workload, seed: UInt64, t0: Instant) -> [NodeEvent] {
         let horizon = (w.jobs.last?.submit ?? t0) + Time.day
@@ -45,51 +45,18 @@ public enum NodeAvailability {
                 }
             }
             var lastUp = t0
-            var away: [(from: Instant, to: Instant)] = []
             for p in merged {
-                var from = p.down
                 if let n = p.notice {
                     let drainAt = max(lastUp + 1, p.down - n)
                     if drainAt < p.down {
                         out.append(NodeEvent(time: drainAt, node: i, kind: .draining))
-                        from = drainAt
                     }
                 }
                 out.append(NodeEvent(time: p.down, node: i, kind: .lost))
                 out.append(NodeEvent(time: p.up, node: i, kind: .returned))
-                away.append((from, p.up))
                 lastUp = p.up
-            }
-            if let h = nodes[i].hours {
-                out += wakeUps(node: i, hours: h, from: t0, to: (w.jobs.last?.submit ?? t0) + wakeUpHorizon, skipping: away)
             }
         }
         return out.sorted { ($0.time, $0.node) < ($1.time, $1.node) }
-    }
-
-    /// How long after the last submission window openings are still announced.
-    public static let wakeUpHorizon: Micros = 120 * Time.day
-
-    /// The simulator runs a scheduling pass only after an event, and a node's daily window
-    /// opening is not one: jobs waiting for a node's hours would wait for the next arrival or
-    /// end, and those queued after the last one would never start. So every opening of a node's
-    /// window, while the node is up and not draining, gets a `returned` event for the node,
-    /// which changes nothing in the state (the node is up) but makes the simulator run a pass
-    /// at that instant. O(days) per node with hours.
-    public static func wakeUps(node: NodeID, hours: DailyHours, from t0: Instant, to end: Instant,
-                               skipping away: [(from: Instant, to: Instant)]) -> [NodeEvent] {
-        var out: [NodeEvent] = []
-        // Windows open at the same second every day; a window already open at t0 needs no
-        // wake-up (the simulator runs a pass at the first arrival).
-        let dayStart = t0 - ((t0 % Time.day) + Time.day) % Time.day
-        var t = dayStart + Instant(hours.startSecond) * Time.second
-        if t < t0 { t += Time.day }
-        while t <= end {
-            if !away.contains(where: { $0.from <= t && t <= $0.to }) {
-                out.append(NodeEvent(time: t, node: node, kind: .returned))
-            }
-            t += Time.day
-        }
-        return out
     }
 }

@@ -3,11 +3,12 @@ import Policies
 /// A simulator event: ordered by (time, kind, seq). Kinds at the same instant apply in this
 /// order: job ends free resources first, then node changes, then (streamed) arrivals.
 struct SimEvent {
-    enum Kind: UInt8 { case finish = 0, node = 1 }
+    /// `wake`: a node's daily window opens while jobs wait (changes nothing; a pass runs).
+    enum Kind: UInt8 { case finish = 0, node = 1, wake = 2 }
     var time: Instant
     var kind: Kind
     var seq: Int
-    /// Job id (finish) or index into the workload's node events (node).
+    /// Job id (finish) or index into the workload's node events (node); unused for wake.
     var payload: Int
 
     @inline(__always) static func < (a: SimEvent, b: SimEvent) -> Bool {

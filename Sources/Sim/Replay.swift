@@ -64,9 +64,11 @@ public struct Replay {
     /// Simulator parameter estimated from the trace (docs/replay.md); 0 to ignore.
     public var dispatchDelay: Micros
 
+    /// The dispatch delay is modelled for live traces only: a simulated trace has none by
+    /// construction (what looks like one there is a policy keeping a node idle).
     public init(_ run: TraceRun, modelDispatchDelay: Bool = true) {
         self.run = run
-        self.dispatchDelay = modelDispatchDelay ? run.dispatchDelay : 0
+        self.dispatchDelay = modelDispatchDelay && run.source == "live" ? run.dispatchDelay : 0
     }
 
     public func simulate(_ policy: any SchedulingPolicy, halfLife: Micros? = 7 * Time.day) -> SimulationResult {

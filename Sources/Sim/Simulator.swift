@@ -103,6 +103,7 @@ public struct Simulator {
         let tracksTokens = !w.nodeEvents.isEmpty || !w.failedAttempts.isEmpty
         var token: [JobID: Int] = [:]
         var nextProgress = progressEvery
+        var nextWake = Instant.min
 
         while next < w.jobs.count || !heap.isEmpty {
             let tHeap = heap.top?.time ?? .max
@@ -137,6 +138,8 @@ public struct Simulator {
                                              estimate: r.job.estimate, status: status))
                     trace?.write(TraceEvent.finished(job: r.job.id, attempt: attempts[r.job.id] ?? 1, status: status,
                                                      exitCode: nil).jsonLine(at: now))
+                case .wake:
+                    events -= 1 // not a workload event; it only makes this instant get a pass
                 case .node:
                     let ne = w.nodeEvents[e.payload]
                     switch ne.kind {
@@ -221,6 +224,20 @@ public struct Simulator {
                 heap.push(SimEvent(time: now + duration, kind: .finish, seq: seq, payload: r.job.id))
                 seq += 1
                 trace?.write(TraceEvent.started(job: r.job.id, attempt: attempt, allocation: r.allocation).jsonLine(at: now))
+            }
+            // A window opening is not an event: if jobs still wait and a node is closed only by
+            // its hours, wake up when the first such window opens.
+            if !state.queue.isEmpty && !state.nodesWithHours.isEmpty {
+                var opening = Instant.max
+                for n in state.nodesWithHours where state.nodes[n].status == .up {
+                    let h = state.nodes[n].spec.hours!
+                    if !h.contains(now) { opening = min(opening, h.nextOpening(after: now)) }
+                }
+                if opening != .max && opening > now && (nextWake <= now || opening < nextWake) {
+                    heap.push(SimEvent(time: opening, kind: .wake, seq: seq, payload: 0))
+                    seq += 1
+                    nextWake = opening
+                }
             }
             if traceDecisions, let trace {
                 for (j, at) in pass.reservations { trace.write(TraceEvent.reserved(job: j, at: at).jsonLine(at: now)) }

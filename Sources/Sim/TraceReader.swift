@@ -23,7 +23,8 @@ public struct TraceRun: Sendable {
 
     /// Observed dispatch delay: for each started attempt, the time from when it could have
     /// started (its submit, or the last end on any node it used, or its node joining) to its
-    /// start; the median over attempts. This is the claim-polling and dispatch overhead of the
+    /// start; the mean over attempts. (The mean, not the median: delays add up along each
+    /// node's chain of jobs, so the mean is what reproduces waits.) This is the claim-polling and dispatch overhead of the
     /// live system, which the simulator models as `Simulator.dispatchDelay`.
     public var dispatchDelay: Micros
 }
@@ -186,13 +187,12 @@ extension TraceRun {
             }
             list.append(j)
         }
-        delays.sort()
         var w = Workload(name: name, jobs: list, users: users, nodes: nodes, nodeEvents: nodeEvents)
         w.failedAttempts = failed
         return TraceRun(source: header["source"] as? String ?? "?", policy: header["policy"] as? String ?? "?",
                         origin: header["origin"] as? String ?? "", workload: w,
                         observed: observed.values.sorted { $0.id < $1.id }, starts: starts,
                         leaseExpiries: leaseExpiries, requeues: requeues, lines: lines.count,
-                        dispatchDelay: delays.isEmpty ? 0 : delays[delays.count / 2])
+                        dispatchDelay: delays.isEmpty ? 0 : delays.reduce(0, +) / Micros(delays.count))
     }
 }

@@ -48,7 +48,7 @@ struct ReplayCommand: ParsableCommand {
         let hl: Micros? = halfLife == "none" ? nil : Time.parseDuration(halfLife)
         let replay = Replay(t, modelDispatchDelay: !noDispatchDelay)
         print("trace: \(trace) (\(t.source), policy \(t.policy), \(t.workload.jobs.count) jobs, \(t.workload.nodes.count) nodes, \(t.leaseExpiries) lease expiries, \(t.requeues) requeues)")
-        print(String(format: "dispatch delay modelled: %.3f s (median observed: %.3f s)",
+        print(String(format: "dispatch delay modelled: %.3f s (mean observed: %.3f s)",
                      Time.toSeconds(replay.dispatchDelay), Time.toSeconds(t.dispatchDelay)))
         let observed = replay.observedResult
         let results = policies.map { replay.simulate($0, halfLife: hl) }

@@ -196,30 +196,19 @@ import Sim
         let w = e.instance(cell, files: [:])
         #expect(w.nodeEvents == e.instance(cell, files: [:]).nodeEvents)
         #expect(!w.nodeEvents.isEmpty)
-        var wakeUps = 0
         for n in w.nodes.indices {
             let ev = w.nodeEvents.filter { $0.node == n }
-            var down = false, draining = false
+            var down = false
             for x in ev {
                 switch x.kind {
-                case .lost: #expect(!down); down = true; draining = false
-                case .returned:
-                    if down {
-                        down = false
-                    } else {
-                        // A wake-up: the node's window opens (a pass runs), the node is up.
-                        wakeUps += 1
-                        #expect(!draining)
-                        let opens = w.nodes[n].hours.map { $0.contains(x.time) && !$0.contains(x.time - Time.second) } ?? false
-                        #expect(opens, "node \(n) woken at \(x.time) outside a window opening")
-                    }
-                case .draining: #expect(!down); draining = true; #expect(n < 2, "only desks give notice")
+                case .lost: #expect(!down); down = true
+                case .returned: #expect(down); down = false
+                case .draining: #expect(!down); #expect(n < 2, "only desks give notice")
                 case .joined: Issue.record("availability models never add nodes mid-run")
                 }
             }
             #expect(!down, "node \(n) never returns")
         }
-        #expect(wakeUps > 0, "laptops have hours: their openings must be announced")
         // Other policies see the same jobs and the same departures.
         var other = cell
         other.policy = "least-loaded"

@@ -130,4 +130,16 @@ struct WorkloadTests {
         #expect(r.records.count == 1)
         #expect(r.records[0].start == 30 * Time.second && r.records[0].end == 130 * Time.second)
     }
+
+    @Test("a job waiting for a node's hours starts when the window opens, with no other event")
+    func wakesAtWindowOpening() throws {
+        let jobs = [Job(id: 1, submit: 12 * Time.hour, request: ResourceRequest(cpus: 2), estimate: Time.hour, runtime: Time.hour)]
+        let w = Workload(name: "night", jobs: jobs, users: ["a"],
+                         nodes: [NodeSpec(name: "pc", capacity: Resources(cpus: 4), hours: DailyHours(parsing: "18:00-08:00"))])
+        var sim = Simulator(workload: w, policy: try PolicyCatalog.make("fcfs+easy"))
+        let r = sim.run()
+        #expect(r.records.count == 1 && r.unfinished == 0)
+        #expect(r.records.first?.start == 18 * Time.hour)
+        #expect(r.events == 2) // the wake-up is not counted as a workload event
+    }
 }
