@@ -68,6 +68,7 @@ public actor Coordinator {
     /// Stops the database (after the server has stopped).
     public func close() {
         guard !closed else { return }
+        flush()
         closed = true
         store.close()
     }
