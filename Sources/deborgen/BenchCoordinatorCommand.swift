@@ -15,12 +15,15 @@ struct BenchCoordinatorCommand: ParsableCommand {
     @Option(help: "Seconds of submissions.") var submitSeconds = 10.0
     @Option(help: "Seconds of claim→report cycles (each client is a worker with its own node).") var cycleSeconds = 10.0
     @Option(help: "Policy.") var policy = "fcfs+easy"
+    @Option(name: .customLong("node-cpus"), help: "Processors per worker node in the cycle phase (a claim's policy pass decides up to clients × this many starts).")
+    var nodeCPUs = 16
     @Option(help: "SQLite synchronous mode: full or normal.") var sync = "full"
     @Option(help: "Data folder (default: a fresh temporary folder, removed afterwards).") var dataDir: String?
     @Option(help: "Append the results table (markdown) to this file.") var output: String?
 
     func validate() throws {
         guard (1...256).contains(clients) else { throw ValidationError("--clients must be 1...256") }
+        guard (1...4096).contains(nodeCPUs) else { throw ValidationError("--node-cpus must be 1...4096") }
         guard submitSeconds > 0, submitSeconds <= 600, cycleSeconds > 0, cycleSeconds <= 600 else {
             throw ValidationError("phases are bounded: 0 < seconds ≤ 600")
         }
@@ -45,6 +48,7 @@ struct BenchCoordinatorCommand: ParsableCommand {
         sem.wait()
         guard let server = box.server else { throw ValidationError("coordinator did not start: \(box.error ?? "?")") }
         let port = server.port
+        let loadBefore = Self.loadAverage()
         warn("coordinator on 127.0.0.1:\(port), data \(dir), sync=\(sync), \(clients) clients")
 
         // Phase 1: submissions.
@@ -58,7 +62,7 @@ struct BenchCoordinatorCommand: ParsableCommand {
         // Phase 2: each client registers a node and loops claim → report.
         let cyc = try Self.phase(clients: clients, seconds: cycleSeconds, port: port, setup: { http, i in
             let r = try http.request("POST", "/v1/nodes", token: worker,
-                                     body: Array(#"{"name":"bench-\#(i)","cpus":64,"memory_mb":65536}"#.utf8))
+                                     body: Array(#"{"name":"bench-\#(i)","cpus":\#(nodeCPUs),"memory_mb":65536}"#.utf8))
             guard r.status == 201, let id = Self.int(r.body, "node_id") else { throw ValidationError("register answered \(r.status)") }
             return id
         }) { http, node in
@@ -71,12 +75,15 @@ struct BenchCoordinatorCommand: ParsableCommand {
             return [c.micros, r.micros, c.micros + r.micros]
         }
 
+        let loadAfter = Self.loadAverage()
+        let batches = Self.await { await server.coordinator.batches }
         let stopSem = DispatchSemaphore(value: 0)
         Task { try? await server.stop(); stopSem.signal() }
         stopSem.wait()
 
         func ms(_ us: Int64) -> String { String(format: "%.2f", Double(us) / 1000) }
         let rows = [
+            "policy \(policy); \(clients) worker nodes × \(nodeCPUs) cpus in the cycle phase\n",
             "| phase | clients | sync | ops | seconds | ops/s | p50 ms | p99 ms | max ms |",
             "|---|---:|---|---:|---:|---:|---:|---:|---:|",
             "| submit (POST /v1/jobs) | \(clients) | \(sync) | \(sub.ops) | \(String(format: "%.2f", sub.seconds)) | \(String(format: "%.0f", sub.rate)) | \(ms(sub.p(0, 50))) | \(ms(sub.p(0, 99))) | \(ms(sub.p(0, 100))) |",
@@ -85,7 +92,8 @@ struct BenchCoordinatorCommand: ParsableCommand {
             "| — report alone | | | | | | \(ms(cyc.p(1, 50))) | \(ms(cyc.p(1, 99))) | \(ms(cyc.p(1, 100))) |",
         ]
         let note = cyc.drained ? "\n(the queue ran dry during the cycle phase: cycles are bounded by the submissions)\n" : ""
-        let text = rows.joined(separator: "\n") + "\n" + note
+        let context = "\nload average before/after: \(loadBefore) / \(loadAfter) (2 cores); \(batches) transactions for \(sub.ops + 2 * cyc.ops) state-changing requests (group commit)\n"
+        let text = rows.joined(separator: "\n") + "\n" + note + context
         print(text)
         print("Slurm's documented sustained rate: 500 simple batch jobs/s; ratio submit \(String(format: "%.1f", sub.rate / 500))×, cycles \(String(format: "%.1f", cyc.rate / 500))×")
         if let output {
@@ -102,6 +110,22 @@ struct BenchCoordinatorCommand: ParsableCommand {
     }
 
     struct Drained: Error {}
+
+    /// The 1-minute load average (other processes share the 2 cores).
+    static func loadAverage() -> String {
+        ((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "?").split(separator: " ").first.map(String.init) ?? "?"
+    }
+
+    static func await<T: Sendable>(_ f: @escaping @Sendable () async -> T) -> T {
+        let box = ValueBox<T>()
+        let sem = DispatchSemaphore(value: 0)
+        Task {
+            box.value = await f()
+            sem.signal()
+        }
+        sem.wait()
+        return box.value!
+    }
 
     struct PhaseResult {
         var ops: Int
@@ -256,4 +280,8 @@ final class LoopbackHTTP {
         for i in 0...(b.count - 4) where b[i] == 13 && b[i + 1] == 10 && b[i + 2] == 13 && b[i + 3] == 10 { return i }
         return nil
     }
+}
+
+final class ValueBox<T>: @unchecked Sendable {
+    var value: T?
 }

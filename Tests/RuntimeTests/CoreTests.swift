@@ -12,13 +12,18 @@ struct CoreHarness {
     let worker = Principal(tokenID: 4, name: "w1", role: .worker)
     let other = Principal(tokenID: 5, name: "w2", role: .worker)
     var traced: [String] = []
+    /// Every change drained so far (for tests that persist them).
+    var drained: [Change] = []
 
     init(policy: String = "fcfs+easy", userCap: Int? = nil, lease: Micros = 30 * Time.second) throws {
         core = try CoordinatorCore(config: CoordinatorConfig(policy: policy, userCap: userCap, lease: lease), now: 1_000 * Time.second)
     }
 
     mutating func drain() {
-        for c in core.takeChanges() { if case .trace(_, let l) = c { traced.append(l) } }
+        for c in core.takeChanges() {
+            drained.append(c)
+            if case .trace(_, let l) = c { traced.append(l) }
+        }
     }
 
     mutating func advance(_ s: Double) { now += Micros(s * 1e6) }
@@ -116,6 +121,20 @@ func expectAPIError(_ status: Int, _ body: () throws -> Void, sourceLocation: So
         #expect(a2.number == 2)
         expectAPIError(409) { try h.report(a1) }
         #expect(try h.report(a2.id).state == .succeeded)
+    }
+
+    @Test func aHeartbeatAfterTheLeaseRanOutDoesNotReviveIt() throws {
+        var h = try CoreHarness()
+        try h.node()
+        let j = try h.submit()
+        let a = try #require(try h.claim()).attempt.id
+        h.advance(20)
+        _ = try h.core.heartbeat(0, running: [], by: h.worker, now: h.now)
+        h.advance(11)
+        let hb = try h.core.heartbeat(0, running: [a], by: h.worker, now: h.now)
+        h.drain()
+        #expect(hb.cancel == [a])
+        #expect(h.core.attempts[a]?.state == .leaseExpired && h.state(j) == .queued)
     }
 
     @Test func attemptsExhaustedAfterMaxAttempts() throws {
