@@ -167,6 +167,9 @@ extension TraceRun {
                 if let s = startAlloc.removeValue(forKey: j) {
                     failed[j, default: []].append(t - s.t)
                     for n in starts[j]?.last?.nodes ?? [] { lastEndOnNode[n] = t }
+                } else if let o = observed[j], ev == "requeued" {
+                    // The coordinator writes a retried failure as `finished` then `requeued`.
+                    failed[j, default: []].append(o.end - o.start)
                 }
                 observed[j] = nil
             case "cancelled", "rejected", "reserved", "pending", "solved":

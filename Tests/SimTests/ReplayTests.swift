@@ -60,6 +60,26 @@ struct ReplayTests {
         #expect(r.records[0].start == 11 * s && r.records[0].end == 31 * s)
     }
 
+    @Test("a retried failure written as finished-then-requeued becomes a failed attempt")
+    func finishedThenRequeued() throws {
+        let s = Time.second
+        let lines = [
+            #"{"trace":"deborgen","version":1,"source":"live","policy":"fcfs","time_unit":"us","origin":"coop"}"#,
+            #"{"t":0,"ev":"node_joined","node":0,"name":"a","cpus":1,"memory_mb":0,"gpus":0,"labels":[]}"#,
+            #"{"t":0,"ev":"submitted","job":1,"user":"ann","cpus":1,"estimate_us":100000000}"#,
+            #"{"t":0,"ev":"started","job":1,"attempt":1,"nodes":[[0,1,0,0]]}"#,
+            #"{"t":\#(4 * s),"ev":"finished","job":1,"attempt":1,"status":"failed","exit_code":3}"#,
+            #"{"t":\#(4 * s),"ev":"requeued","job":1}"#,
+            #"{"t":\#(4 * s),"ev":"started","job":1,"attempt":2,"nodes":[[0,1,0,0]]}"#,
+            #"{"t":\#(9 * s),"ev":"finished","job":1,"attempt":2,"status":"succeeded","exit_code":0}"#,
+        ]
+        let t = try TraceRun.parse(Data((lines.joined(separator: "\n") + "\n").utf8), name: "live.jsonl")
+        #expect(t.workload.failedAttempts[1] == [4 * s])
+        #expect(t.workload.jobs[0].runtime == 5 * s)
+        let r = Replay(t, modelDispatchDelay: false).simulate(try PolicyCatalog.make("fcfs"))
+        #expect(r.records.map(\.start) == [4 * s] && r.records.map(\.end) == [9 * s] && r.restarts == 1)
+    }
+
     @Test("the dispatch delay measured live is modelled: starts move by it")
     func dispatchDelay() throws {
         let w = Heterogeneous.workload(seed: 5, jobs: 40, exactEstimates: true)
