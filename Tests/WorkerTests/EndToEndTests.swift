@@ -276,6 +276,27 @@ struct EndToEndTests {
         #expect(lines.contains { $0.hasPrefix("setup sees") })
     }
 
+    @Test func submitFromAJobFileWithFlagsOnTop() async throws {
+        let c = try Cluster()
+        defer { c.shutdown() }
+        try await c.start(workers: 1)
+        let file = c.dir + "/job.json"
+        try Data(#"{"name": "from-file", "command": ["sh", "-c", "echo $GREETING $DEBORGEN_ARRAY_INDEX"], "env": {"GREETING": "hi"}, "timeout_s": 30, "max_attempts": 1}"#.utf8)
+            .write(to: URL(fileURLWithPath: file))
+        let (st, out, err) = try c.cli(["submit", "--json", "--file", file, "--priority", "5", "--array", "1,2"])
+        #expect(st == 0, "\(err)")
+        struct Two: Decodable { var id: Int; var name: String?; var priority: Int; var timeout_s: Int }
+        let jobs = try JSONDecoder().decode([Two].self, from: Data(out.utf8))
+        #expect(jobs.map(\.name) == ["from-file[1]", "from-file[2]"])
+        #expect(jobs.allSatisfy { $0.priority == 5 && $0.timeout_s == 30 })
+        for (i, j) in jobs.enumerated() {
+            #expect(try await c.waitJob(j.id).state == "succeeded")
+            #expect(try await c.logText(j.id) == "hi \(i + 1)\n")
+        }
+        let (s2, _, e2) = try c.cli(["submit", "--file", c.dir + "/missing.json"])
+        #expect(s2 != 0 && e2.contains("cannot read"))
+    }
+
     @Test func helpfulErrors() throws {
         let (s1, _, e1) = try Cluster.run(["jobs", "--coordinator", "http://127.0.0.1:9", "--token", "x"], env: ["XDG_CONFIG_HOME": "/nonexistent"])
         #expect(s1 != 0 && e1.contains("deborgen coordinator"))

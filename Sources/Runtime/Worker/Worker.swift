@@ -176,13 +176,13 @@ public actor Worker {
                 case 404, 409: log("the coordinator does not know node \(node) as registered (\(e.status!)): registering again"); try await register()
                 default:
                     log("claim failed (\(e)); retrying in \(String(format: "%.1f", delay)) s")
-                    await nap(delay); delay = min(10, delay * 2)
+                    await nap(delay); delay = min(5, delay * 2)
                 }
             } catch {
                 claimTask = nil
                 if draining || error is CancellationError { break }
                 log("claim failed (\(error)); retrying in \(String(format: "%.1f", delay)) s")
-                await nap(delay); delay = min(10, delay * 2)
+                await nap(delay); delay = min(5, delay * 2)
             }
         }
     }
