@@ -142,7 +142,7 @@ enum APIModels {
         ])
     }
 
-    static func jobJSON(_ j: JobRecord, attempts: [AttemptRecord]?, pending: (code: String, message: String)?) -> JSON {
+    static func jobJSON(_ j: LiveJob, attempts: [AttemptRecord]?, pending: (code: String, message: String)?) -> JSON {
         let s = j.spec
         var kv: [(String, JSON)] = [
             ("id", .int(j.id)), ("name", .of(s.name)), ("user", .string(j.user)), ("state", .string(j.state.rawValue)),

@@ -44,6 +44,13 @@ public actor Coordinator {
     var core: CoordinatorCore
     let clock: @Sendable () -> Instant
     var waiters: [UInt64: (CheckedContinuation<Void, Never>, Task<Void, Never>)] = [:]
+    var pending: [Change] = []
+    var queuedSeq = 0
+    var durableSeq = 0
+    var flushScheduled = false
+    var durableWaiters: [(Int, CheckedContinuation<Void, any Error>)] = []
+    /// Transactions written (group commits), for the benchmark's report.
+    public private(set) var batches = 0
     var nextWaiter: UInt64 = 0
     var tokenCache: [String: (Principal, Instant)] = [:]
     public private(set) var shuttingDown = false
@@ -74,29 +81,62 @@ public actor Coordinator {
     // MARK: running core operations
 
     /// Runs one core operation and commits what it changed (even when it answers an error, e.g.
-    /// an attempt found expired). A failed commit rebuilds the core from the database, so memory
-    /// never runs ahead of what is stored.
-    func perform<T>(_ body: (inout CoordinatorCore, Instant) throws -> T) throws -> T {
+    /// an attempt found expired), returning only once that is on disk.
+    func perform<T>(_ body: (inout CoordinatorCore, Instant) throws -> T) async throws -> T {
         let now = clock()
         let result = Result { try body(&core, now) }
-        try commit()
+        try await commit()
         return try result.get()
     }
 
-    func commit() throws {
+    /// Group commit: queues the core's changes and waits until they, and everything queued
+    /// before them, are in the database. Operations that arrive while a transaction is being
+    /// synced to disk join the next one, so one fsync serves many requests. Reads call it too,
+    /// so nobody is answered from state that is not yet durable. A failed write rebuilds the
+    /// core from the database and fails every waiting request: memory never runs ahead of disk.
+    func commit() async throws {
         let changes = core.takeChanges()
-        guard !changes.isEmpty else { return }
+        if !changes.isEmpty {
+            pending += changes
+            queuedSeq += 1
+            wakeAll()
+        }
+        let target = queuedSeq
+        guard durableSeq < target else { return }
+        if !flushScheduled {
+            flushScheduled = true
+            Task { await self.flush() }
+        }
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
+            durableWaiters.append((target, c))
+        }
+    }
+
+    func flush() {
+        flushScheduled = false
+        guard !pending.isEmpty else { return }
+        let batch = pending
+        let upTo = queuedSeq
+        pending = []
         do {
-            try store.apply(changes)
+            try store.apply(batch)
+            durableSeq = upTo
+            batches += 1
+            let ready = durableWaiters.filter { $0.0 <= upTo }
+            durableWaiters.removeAll { $0.0 <= upTo }
+            for (_, c) in ready { c.resume() }
         } catch {
             reload()
-            throw APIError.internalError("database write failed: \(error)")
+            durableSeq = queuedSeq
+            let all = durableWaiters
+            durableWaiters = []
+            for (_, c) in all { c.resume(throwing: APIError.internalError("database write failed: \(error)")) }
         }
-        wakeAll()
     }
 
     func reload() {
         _ = core.takeChanges()
+        pending = []
         if let snap = try? store.snapshot(), let c = try? CoordinatorCore(config: options.config, snapshot: snap, now: clock()) {
             core = c
         }
@@ -151,7 +191,7 @@ public actor Coordinator {
 
     // MARK: jobs
 
-    public func submit(_ spec: JobSpec, by who: Principal) throws -> JSON {
+    public func submit(_ spec: JobSpec, by who: Principal) async throws -> JSON {
         try require(who, [.admin, .submitter], "submit jobs")
         let now = clock()
         let (job, copyFrom) = try core.submit(spec, by: who, now: now)
@@ -162,24 +202,26 @@ public actor Coordinator {
                 throw APIError.internalError("cannot copy the cached result of job \(src): \(error)")
             }
         }
-        do { try commit() } catch {
+        do { try await commit() } catch {
             if copyFrom != nil { files.removeJob(job.id) }
             throw error
         }
         return view(job, withAttempts: true, now: now)
     }
 
-    func view(_ j: JobRecord, withAttempts: Bool, now: Instant) -> JSON {
+    func view(_ j: LiveJob, withAttempts: Bool, now: Instant) -> JSON {
         let pending = j.state == .queued ? core.pendingReason(j.id, now: now) : nil
         return APIModels.jobJSON(j, attempts: withAttempts ? core.attempts(of: j.id) : nil, pending: pending)
     }
 
-    public func job(_ id: Int, by who: Principal) throws -> JSON {
+    public func job(_ id: Int, by who: Principal) async throws -> JSON {
+        try await commit()
         try require(who, [.admin, .submitter, .reader], "read jobs")
         return view(try core.visibleJob(id, to: who), withAttempts: true, now: clock())
     }
 
-    public func jobs(state: JobState?, user: String?, limit: Int, beforeID: Int?, by who: Principal) throws -> JSON {
+    public func jobs(state: JobState?, user: String?, limit: Int, beforeID: Int?, by who: Principal) async throws -> JSON {
+        try await commit()
         try require(who, [.admin, .submitter, .reader], "list jobs")
         let u = who.role == .submitter ? who.name : user
         if who.role == .submitter, let user, user != who.name { return .object([("jobs", .array([]))]) }
@@ -188,19 +230,21 @@ public actor Coordinator {
         return .object([("jobs", .array(list.map { view($0, withAttempts: false, now: now) }))])
     }
 
-    public func cancel(_ id: Int, by who: Principal) throws -> JSON {
-        let j = try perform { try $0.cancel(id, by: who, now: $1) }
+    public func cancel(_ id: Int, by who: Principal) async throws -> JSON {
+        let j = try await perform { try $0.cancel(id, by: who, now: $1) }
         return view(j, withAttempts: true, now: clock())
     }
 
-    public func readLog(_ id: Int, offset: Int, by who: Principal) throws -> (Data, Int, JobState) {
+    public func readLog(_ id: Int, offset: Int, by who: Principal) async throws -> (Data, Int, JobState) {
+        try await commit()
         try require(who, [.admin, .submitter, .reader], "read logs")
         let j = try core.visibleJob(id, to: who)
         let (d, total) = files.readLog(job: id, offset: offset, max: 4 << 20)
         return (d, total, j.state)
     }
 
-    public func artifacts(_ id: Int, by who: Principal) throws -> JSON {
+    public func artifacts(_ id: Int, by who: Principal) async throws -> JSON {
+        try await commit()
         try require(who, [.admin, .submitter, .reader], "read artifacts")
         _ = try core.visibleJob(id, to: who)
         let list = (core.artifacts[id] ?? [:]).values.sorted { $0.name < $1.name }
@@ -209,7 +253,8 @@ public actor Coordinator {
         }))])
     }
 
-    public func artifactPath(_ id: Int, name: String, by who: Principal) throws -> String {
+    public func artifactPath(_ id: Int, name: String, by who: Principal) async throws -> String {
+        try await commit()
         try require(who, [.admin, .submitter, .reader], "read artifacts")
         _ = try core.visibleJob(id, to: who)
         _ = try FileStore.validateArtifactName(name)
@@ -219,27 +264,28 @@ public actor Coordinator {
 
     // MARK: nodes
 
-    public func register(_ proposal: NodeRecord, by who: Principal) throws -> JSON {
-        let n = try perform { try $0.register(proposal, by: who, now: $1) }
+    public func register(_ proposal: NodeRecord, by who: Principal) async throws -> JSON {
+        let n = try await perform { try $0.register(proposal, by: who, now: $1) }
         return .object([("node_id", .int(n.id)), ("heartbeat_interval_s", .double(Time.toSeconds(options.config.heartbeatInterval))),
                         ("lease_s", .double(Time.toSeconds(options.config.lease)))])
     }
 
-    public func heartbeat(_ id: Int, running: [String], by who: Principal) throws -> JSON {
-        let (state, cancel) = try perform { try $0.heartbeat(id, running: running, by: who, now: $1) }
+    public func heartbeat(_ id: Int, running: [String], by who: Principal) async throws -> JSON {
+        let (state, cancel) = try await perform { try $0.heartbeat(id, running: running, by: who, now: $1) }
         return .object([("state", .string(state.rawValue)), ("cancel_attempts", .strings(cancel))])
     }
 
-    public func drain(_ id: Int, by who: Principal) throws -> JSON {
-        let n = try perform { try $0.drain(id, by: who, now: $1) }
+    public func drain(_ id: Int, by who: Principal) async throws -> JSON {
+        let n = try await perform { try $0.drain(id, by: who, now: $1) }
         return .object([("node_id", .int(n.id)), ("state", .string(n.state.rawValue))])
     }
 
-    public func unregister(_ id: Int, by who: Principal) throws {
-        try perform { try $0.unregister(id, by: who, now: $1) }
+    public func unregister(_ id: Int, by who: Principal) async throws {
+        try await perform { try $0.unregister(id, by: who, now: $1) }
     }
 
-    public func nodes(by who: Principal) throws -> JSON {
+    public func nodes(by who: Principal) async throws -> JSON {
+        try await commit()
         try require(who, [.admin, .submitter, .reader], "list nodes")
         return .object([("nodes", .array(core.nodes.map { n in
             APIModels.nodeJSON(n, free: n.state == .up || n.state == .draining ? core.cluster.nodes[n.id].free : .zero,
@@ -252,7 +298,7 @@ public actor Coordinator {
     public func claim(_ id: Int, waitS: Int, by who: Principal) async throws -> JSON? {
         let deadline = ContinuousClock.now + .seconds(min(max(waitS, 0), options.maxClaimWait))
         while true {
-            if let g = try perform({ try $0.claim(id, by: who, now: $1) }) {
+            if let g = try await perform({ try $0.claim(id, by: who, now: $1) }) {
                 return .object([("attempt_id", .string(g.attempt.id)), ("lease_expires_at", Timestamp.json(g.attempt.leaseExpiresAt)),
                                 ("lease_s", .double(Time.toSeconds(options.config.lease))),
                                 ("job", APIModels.jobJSON(g.job, attempts: nil, pending: nil))])
@@ -265,40 +311,41 @@ public actor Coordinator {
 
     // MARK: attempts
 
-    public func renew(_ aid: String, by who: Principal) throws -> JSON {
-        let t = try perform { try $0.renew(aid, by: who, now: $1) }
+    public func renew(_ aid: String, by who: Principal) async throws -> JSON {
+        let t = try await perform { try $0.renew(aid, by: who, now: $1) }
         return .object([("lease_expires_at", Timestamp.json(t))])
     }
 
-    public func report(_ aid: String, _ r: AttemptReport, by who: Principal) throws -> JSON {
-        let j = try perform { try $0.report(aid, r, by: who, now: $1) }
+    public func report(_ aid: String, _ r: AttemptReport, by who: Principal) async throws -> JSON {
+        let j = try await perform { try $0.report(aid, r, by: who, now: $1) }
         return view(j, withAttempts: true, now: clock())
     }
 
-    public func appendLog(_ aid: String, _ data: Data, by who: Principal) throws {
-        let a = try perform { try $0.heldAttempt(aid, by: who, now: $1) }
+    public func appendLog(_ aid: String, _ data: Data, by who: Principal) async throws {
+        let a = try await perform { try $0.heldAttempt(aid, by: who, now: $1) }
         _ = try files.appendLog(job: a.job, data, cap: options.maxLogBytes)
     }
 
     /// Checks an upload before its bytes are read: the name, and that the attempt holds its lease.
-    public func checkUpload(_ aid: String, name: String, by who: Principal) throws {
+    public func checkUpload(_ aid: String, name: String, by who: Principal) async throws {
         _ = try FileStore.validateArtifactName(name)
-        _ = try perform { try $0.heldAttempt(aid, by: who, now: $1) }
+        _ = try await perform { try $0.heldAttempt(aid, by: who, now: $1) }
     }
 
     /// Stores a staged upload as an artifact of the attempt's job (lease and caps re-checked).
-    public func commitArtifact(_ aid: String, name: String, staged: String, size: Int, sha256: String, by who: Principal) throws {
-        let a = try perform { try $0.heldAttempt(aid, by: who, now: $1) }
+    public func commitArtifact(_ aid: String, name: String, staged: String, size: Int, sha256: String, by who: Principal) async throws {
+        let a = try await perform { try $0.heldAttempt(aid, by: who, now: $1) }
         guard core.artifactBytes(a.job, replacing: name) + size <= options.maxJobArtifactBytes else {
             throw APIError.tooLarge("job \(a.job)'s artifacts would exceed \(options.maxJobArtifactBytes) bytes")
         }
         try files.placeArtifact(job: a.job, name: name, from: staged)
-        try perform { core, _ in core.addArtifact(a.job, ArtifactInfo(name: name, size: size, sha256: sha256, attempt: aid)) }
+        try await perform { core, _ in core.addArtifact(a.job, ArtifactInfo(name: name, size: size, sha256: sha256, attempt: aid)) }
     }
 
     // MARK: trace, status, reaper
 
-    public func traceLines(after: Int64, limit: Int, by who: Principal) throws -> [(seq: Int64, line: String)] {
+    public func traceLines(after: Int64, limit: Int, by who: Principal) async throws -> [(seq: Int64, line: String)] {
+        try await commit()
         try require(who, [.admin, .reader], "read the trace")
         return try store.traceLines(after: after, limit: limit)
     }
@@ -307,7 +354,8 @@ public actor Coordinator {
         TraceHeader(source: "live", policy: options.config.policy, origin: options.dataDir).jsonLine
     }
 
-    public func status(by who: Principal) throws -> JSON {
+    public func status(by who: Principal) async throws -> JSON {
+        try await commit()
         let (js, ns) = core.counts()
         return .object([
             ("policy", .string(options.config.policy)),
@@ -318,9 +366,9 @@ public actor Coordinator {
     }
 
     /// One reaper step (see `CoordinatorCore.tick`).
-    public func tick() {
+    public func tick() async {
         guard !closed else { return }
-        try? perform { core, now in core.tick(now: now) }
+        try? await perform { core, now in core.tick(now: now) }
     }
 
     /// Whether the database answers (readiness).

@@ -1,11 +1,21 @@
 import Policies
 
 extension CoordinatorCore {
-    /// The reaper's step: expires attempts past their lease, fails attempts running well past
-    /// their timeout, marks nodes lost after `config.lease` without contact (their attempts
-    /// expire), and traces pending reasons that changed. Deterministic: attempts and nodes are
+    /// The reaper's step: marks nodes lost after `config.lease` without contact (their attempts
+    /// expire), expires attempts past their lease, fails attempts running well past their
+    /// timeout, and traces pending reasons that changed. Deterministic: nodes and attempts are
     /// visited in id order.
     public mutating func tick(now: Instant) {
+        for id in nodes.indices where nodes[id].state == .up || nodes[id].state == .draining {
+            guard now - nodes[id].lastHeartbeatAt > config.lease else { continue }
+            let victims = (try? cluster.nodeLost(id, now: now)) ?? []
+            nodes[id].state = .lost
+            changes.append(.node(nodes[id]))
+            trace(.nodeLost(node: id), now)
+            for v in victims {
+                if let aid = runningAttempt[v.job.id] { expire(aid, .nodeLost, now, engineReleased: true) }
+            }
+        }
         for job in runningAttempt.keys.sorted() {
             guard let aid = runningAttempt[job], let a = attempts[aid] else { continue }
             if a.leaseExpiresAt < now {
@@ -20,22 +30,15 @@ extension CoordinatorCore {
                 failDoomed(now)
             }
         }
-        for id in nodes.indices where nodes[id].state == .up || nodes[id].state == .draining {
-            guard now - nodes[id].lastHeartbeatAt > config.lease else { continue }
-            let victims = (try? cluster.nodeLost(id, now: now)) ?? []
-            nodes[id].state = .lost
-            changes.append(.node(nodes[id]))
-            trace(.nodeLost(node: id), now)
-            for v in victims {
-                if let aid = runningAttempt[v.job.id] { expire(aid, .nodeLost, now, engineReleased: true) }
-            }
-        }
         if config.traceDecisions { traceReasons(now) }
     }
 
     /// Appends a `pending` event for each queued job whose reason code changed since it was
     /// last traced (so the trace says why jobs waited without a line per job per pass).
     mutating func traceReasons(_ now: Instant) {
+        // Nothing changed and no node's hours can open or close: the reasons are the same.
+        guard version != reasonsTracedAt || !cluster.nodesWithHours.isEmpty else { return }
+        reasonsTracedAt = version
         let (reasons, _) = explain(now: now)
         var seen: [JobID: String] = [:]
         for j in cluster.queue {
@@ -51,8 +54,13 @@ extension CoordinatorCore {
     /// the node whose next claim will take them. Cached until the state changes or a second
     /// passes (node hours depend on the time).
     public mutating func explain(now: Instant) -> (reasons: [JobID: PendingReason], assigned: [JobID: NodeID]) {
-        if let e = explained, e.version == version, now - e.at < Time.second, now >= e.at {
-            return (e.reasons, e.assigned)
+        if let e = explained, now >= e.at {
+            let age = now - e.at
+            // Fresh: nothing changed within the last second.
+            if e.version == version && age < Time.second { return (e.reasons, e.assigned) }
+            // A long queue under load: an explaining pass is O(queue), so answers may be up to
+            // half a second old rather than paying it on every request.
+            if cluster.queue.count > 64 && age < Time.second / 2 { return (e.reasons, e.assigned) }
         }
         var reasons: [JobID: PendingReason] = [:]
         var assigned: [JobID: NodeID] = [:]
@@ -74,6 +82,10 @@ extension CoordinatorCore {
         if let n = assigned[id] {
             return ("assigned", "the policy starts it on node \(n) (\(nodes[n].name)) at that node's next claim")
         }
+        // Not in the (possibly older) explanation: the engine's own O(1) checks.
+        let ej = j.engineJob
+        if let r = cluster.dependencyBlock(ej) { return (r.code, r.description) }
+        if !cluster.couldEverHost(ej.request) { return (PendingReason.neverEligible.code, PendingReason.neverEligible.description) }
         return ("resources", PendingReason.resources.description)
     }
 
@@ -95,8 +107,8 @@ extension CoordinatorCore {
     public func currentAttempt(of job: JobID) -> AttemptRecord? { runningAttempt[job].flatMap { attempts[$0] } }
 
     /// Jobs newest first, filtered: O(jobs scanned).
-    public func listJobs(state: JobState?, user: String?, limit: Int, beforeID: Int?) -> [JobRecord] {
-        var out: [JobRecord] = []
+    public func listJobs(state: JobState?, user: String?, limit: Int, beforeID: Int?) -> [LiveJob] {
+        var out: [LiveJob] = []
         var i = min(jobs.count, (beforeID ?? Int.max) - 1) - 1
         while i >= 0 && out.count < limit {
             let j = jobs[i]

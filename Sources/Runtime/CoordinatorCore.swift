@@ -24,7 +24,7 @@ public struct CoordinatorConfig: Sendable {
 
 /// A state change the shell must persist, in order, in one transaction.
 public enum Change: Sendable {
-    case job(JobRecord)
+    case job(LiveJob)
     case attempt(AttemptRecord)
     case node(NodeRecord)
     case user(UserID, String)
@@ -35,12 +35,12 @@ public enum Change: Sendable {
 /// What a claim returns: the new attempt and its job.
 public struct ClaimGrant: Sendable {
     public var attempt: AttemptRecord
-    public var job: JobRecord
+    public var job: LiveJob
 }
 
 /// Everything the database holds that the core needs to rebuild itself.
 public struct Snapshot: Sendable {
-    public var jobs: [JobRecord] = []
+    public var jobs: [LiveJob] = []
     public var attempts: [AttemptRecord] = []
     public var nodes: [NodeRecord] = []
     public var users: [(UserID, String)] = []
@@ -60,7 +60,7 @@ public struct CoordinatorCore: Sendable {
     public internal(set) var cluster: ClusterState
     var policy: any SchedulingPolicy
     /// Job `id` is at index `id - 1`: ids are dense and never reused.
-    public internal(set) var jobs: [JobRecord] = []
+    public internal(set) var jobs: [LiveJob] = []
     public internal(set) var attempts: [String: AttemptRecord] = [:]
     var attemptsByJob: [JobID: [String]] = [:]
     /// The attempt holding each running job.
@@ -77,6 +77,7 @@ public struct CoordinatorCore: Sendable {
     var changes: [Change] = []
     var explained: (version: Int, at: Instant, reasons: [JobID: PendingReason], assigned: [JobID: NodeID])?
     var tracedReasons: [JobID: String] = [:]
+    var reasonsTracedAt = -1
 
     /// A fresh coordinator, or one rebuilt from a database snapshot. Running attempts are
     /// re-adopted on their nodes with a lease of at least `config.lease` from `now` (the workers
@@ -166,12 +167,12 @@ public struct CoordinatorCore: Sendable {
         return u
     }
 
-    public func job(_ id: JobID) -> JobRecord? { jobs.indices.contains(id - 1) ? jobs[id - 1] : nil }
+    public func job(_ id: JobID) -> LiveJob? { jobs.indices.contains(id - 1) ? jobs[id - 1] : nil }
 
     public func attempts(of job: JobID) -> [AttemptRecord] { (attemptsByJob[job] ?? []).compactMap { attempts[$0] } }
 
     /// The job if `who` may see it: 404 when it does not exist, 403 when it is another user's.
-    public func visibleJob(_ id: JobID, to who: Principal) throws -> JobRecord {
+    public func visibleJob(_ id: JobID, to who: Principal) throws -> LiveJob {
         guard let j = job(id) else { throw APIError.notFound("job \(id) does not exist") }
         if who.role == .submitter && j.user != who.name {
             throw APIError.forbidden("job \(id) belongs to another user")
@@ -183,7 +184,7 @@ public struct CoordinatorCore: Sendable {
 
     /// Accepts a validated job. Returns the job and, when it was answered from the result cache,
     /// the job whose logs and artifacts the shell copies into it (before committing).
-    public mutating func submit(_ spec: JobSpec, by who: Principal, now: Instant) throws -> (job: JobRecord, copyFrom: JobID?) {
+    public mutating func submit(_ spec: JobSpec, by who: Principal, now: Instant) throws -> (job: LiveJob, copyFrom: JobID?) {
         for d in spec.after {
             guard let dj = job(d), who.role != .submitter || dj.user == who.name else {
                 throw APIError.invalid("after", "job \(d) does not exist")
@@ -191,7 +192,7 @@ public struct CoordinatorCore: Sendable {
         }
         let uid = userID(who.name)
         let id = jobs.count + 1
-        var rec = JobRecord(id: id, user: who.name, userID: uid, spec: spec, state: .queued, submittedAt: now,
+        var rec = LiveJob(id: id, user: who.name, userID: uid, spec: spec, state: .queued, submittedAt: now,
                             startedAt: nil, finishedAt: nil, result: nil, cachedFrom: nil, attempts: 0)
         trace(.submitted(job: rec.engineJob, user: who.name), now)
         if let fp = spec.fingerprint, let src = resultCache[who.name + "\u{0}" + fp], let s = job(src),
@@ -219,7 +220,7 @@ public struct CoordinatorCore: Sendable {
     }
 
     /// Cancels a queued or running job (a running attempt loses its lease at once).
-    public mutating func cancel(_ id: JobID, by who: Principal, now: Instant) throws -> JobRecord {
+    public mutating func cancel(_ id: JobID, by who: Principal, now: Instant) throws -> LiveJob {
         guard who.role == .admin || who.role == .submitter else { throw APIError.forbidden("role \(who.role.rawValue) may not cancel jobs") }
         let j = try visibleJob(id, to: who)
         guard !j.state.isTerminal else { throw APIError.conflict("job \(id) already \(j.state.rawValue)") }
@@ -484,7 +485,7 @@ public struct CoordinatorCore: Sendable {
 
     /// POST /v1/attempts/{aid}/result. Idempotent for an identical repeated report; 409 for a
     /// different one, or for an attempt that no longer holds the lease.
-    public mutating func report(_ aid: String, _ r: AttemptReport, by who: Principal, now: Instant) throws -> JobRecord {
+    public mutating func report(_ aid: String, _ r: AttemptReport, by who: Principal, now: Instant) throws -> LiveJob {
         let prior = try attemptFor(aid, who)
         if let prev = prior.report {
             guard prev == r else { throw APIError.conflict("attempt \(aid) already reported a different result") }

@@ -68,7 +68,7 @@ public struct JobResult: Sendable, Hashable {
 }
 
 /// A job as the coordinator keeps it.
-public struct JobRecord: Sendable {
+public struct LiveJob: Sendable {
     public var id: JobID
     public var user: String
     public var userID: UserID

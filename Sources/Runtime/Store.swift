@@ -119,7 +119,7 @@ public final class Store {
             FROM jobs ORDER BY id
             """) { r in
             let spec = try APIModels.jobSpec(JSON.parse(r.text(4)))
-            s.jobs.append(JobRecord(
+            s.jobs.append(LiveJob(
                 id: Int(r.int(0)), user: r.text(1), userID: Int(r.int(2)), spec: spec,
                 state: JobState(rawValue: r.text(3)) ?? .queued, submittedAt: r.int(5), startedAt: r.intOrNil(6),
                 finishedAt: r.intOrNil(7), result: try r.textOrNil(8).flatMap { APIModels.parseResult(try JSON.parse($0)) },

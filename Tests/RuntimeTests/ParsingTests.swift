@@ -1,0 +1,70 @@
+import Policies
+import Testing
+@testable import Runtime
+
+@Suite struct ParsingTests {
+    @Test(arguments: [
+        ("{\"command\":[]}", "command"),
+        ("{\"name\":\"x\"}", "command"),
+        ("{\"command\":[\"a\"],\"resources\":{\"cpus\":0}}", "resources.cpus"),
+        ("{\"command\":[\"a\"],\"resources\":{\"cpus\":1,\"disk\":3}}", "resources.disk"),
+        ("{\"command\":[\"a\"],\"resources\":{\"memory_mb\":-1}}", "resources.memory_mb"),
+        ("{\"command\":[\"a\"],\"max_attempts\":0}", "max_attempts"),
+        ("{\"command\":[\"a\"],\"timeout_s\":\"long\"}", "timeout_s"),
+        ("{\"command\":[\"a\"],\"after\":[1,1]}", "after"),
+        ("{\"command\":[\"a\"],\"env\":{\"A=B\":\"x\"}}", "env.A=B"),
+        ("{\"command\":[\"a\"],\"labels\":[\"bad label\"]}", "labels[0]"),
+        ("{\"command\":[\"a\"],\"extra\":true}", "extra"),
+        ("[1,2]", "body"),
+    ])
+    func badJobSpecsNameTheField(body: String, field: String) throws {
+        do {
+            _ = try APIModels.jobSpec(JSON.parse(body))
+            Issue.record("accepted \(body)")
+        } catch let e as APIError {
+            #expect(e.status == 400)
+            #expect(e.field == field, "\(e)")
+        }
+    }
+
+    @Test func malformedJSONIsInvalidJSON() {
+        #expect(throws: APIError.self) { _ = try JSON.parse("{\"command\": [") }
+        do { _ = try JSON.parse("{nope") } catch let e as APIError { #expect(e.code == "invalid_json") } catch { Issue.record("\(error)") }
+    }
+
+    @Test func fullJobSpecRoundTripsThroughStorage() throws {
+        let body = """
+        {"name":"sweep-7","command":["sh","-c","echo hi"],"setup":["pip","install","numpy"],"isolate_network":true,
+         "env":{"INDEX":"7"},"resources":{"cpus":2,"memory_mb":256,"gpus":1},"labels":["linux","cuda"],"timeout_s":100,
+         "estimate_s":50,"max_attempts":2,"priority":5,"after":[1],"fingerprint":"sha256:x"}
+        """
+        let s = try APIModels.jobSpec(JSON.parse(body))
+        #expect(s.cpus == 2 && s.gpus == 1 && s.isolateNetwork && s.labels == ["cuda", "linux"] && s.estimateS == 50)
+        #expect(s.request.labels.contains(JobSpec.isolationLabel))
+        let back = try APIModels.jobSpec(JSON.parse(APIModels.jobSpecJSON(s).text))
+        #expect(back == s)
+    }
+
+    @Test(arguments: ["../x", "..", ".", "a/../b", "/etc/passwd", "a\\b", "a//b", "a/", "", "a b", "ü.txt", "a/./b",
+                      String(repeating: "a/", count: 20) + "x"])
+    func artifactNamesThatEscapeAreRefused(name: String) {
+        #expect(throws: APIError.self) { _ = try FileStore.validateArtifactName(name) }
+    }
+
+    @Test(arguments: ["a.txt", "plots/a.png", "x-1_y.tar.gz", ".hidden", "a/b/c/d"])
+    func plainArtifactNamesAreAccepted(name: String) throws {
+        _ = try FileStore.validateArtifactName(name)
+    }
+
+    @Test func timestampsAreRFC3339WithMicroseconds() {
+        #expect(Timestamp.format(0) == "1970-01-01T00:00:00.000000Z")
+        #expect(Timestamp.format(1_795_397_216_859_360) == "2026-11-23T01:26:56.859360Z")
+        #expect(Timestamp.format(951_782_400_000_001) == "2000-02-29T00:00:00.000001Z")
+    }
+
+    @Test func tokensAreRandomAndHashed() {
+        let a = Tokens.generate(), b = Tokens.generate()
+        #expect(a != b && a.hasPrefix("dbg_") && a.count == 47)
+        #expect(Tokens.hash("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+}
