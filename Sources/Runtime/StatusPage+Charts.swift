@@ -63,8 +63,9 @@ enum StatusCharts {
                       s: StatusSnapshot) -> String {
         let pw = width - left - right, ph = height - top - bottom
         let first = series.first?.values.first?.0 ?? s.now
-        // At least 10 minutes wide, at most the window.
-        let t0 = min(first, s.now - 10 * Time.minute), t1 = s.now
+        // At least 30 sampling intervals wide (between 1 and 10 minutes), at most the window.
+        let minSpan = min(10 * Time.minute, max(Time.minute, 30 * s.sampleInterval))
+        let t0 = min(first, s.now - minSpan), t1 = s.now
         func x(_ t: Instant) -> Double { left + pw * Double(t - t0) / Double(max(1, t1 - t0)) }
         func y(_ v: Double) -> Double { top + ph * (1 - min(v, yMax) / yMax) }
 
@@ -101,7 +102,7 @@ enum StatusCharts {
         let span = StatusHTML.duration(t1 - t0)
         return """
             <div class="chart"><h3>\(StatusHTML.esc(title)) <span class="muted">· last \(StatusHTML.esc(span)) · \(StatusHTML.esc(current))</span></h3>
-            \(svg)<div class="muted">\(legend) · sampled every \(s.sampleIntervalS)s since the coordinator started</div></div>
+            \(svg)<div class="muted">\(legend) · sampled every \(StatusHTML.esc(s.sampleInterval >= Time.second ? StatusHTML.duration(s.sampleInterval) : "\(s.sampleInterval / 1000) ms")) since the coordinator started</div></div>
             """
     }
 }

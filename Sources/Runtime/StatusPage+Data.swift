@@ -41,7 +41,7 @@ struct StatusSnapshot: Sendable {
     var users: [UserRow]
     var halfLifeDays: Double?
     var samples: [StatusSample]
-    var sampleIntervalS: Int
+    var sampleInterval: Micros
 }
 
 /// One job with its attempts, for the job page.
@@ -128,12 +128,13 @@ extension Coordinator {
         }
 
         let iv = options.statusSampleInterval.components
+        let interval = Micros(iv.seconds) * Time.second + Micros(iv.attoseconds / 1_000_000_000_000)
         return StatusSnapshot(
             now: now, policy: options.config.policy, viewer: who.name, viewerRole: who.role.rawValue,
             jobCounts: JobState.allCases.map { ($0.rawValue, js[$0] ?? 0) }, nodes: nodes, queue: queue,
             queueTotal: cl.queue.count, running: running, finished: Array(finishedRows), users: users,
             halfLifeDays: cl.usage.halfLife.map { Double($0) / Double(Time.day) },
-            samples: ops.chartSamples() + [currentSample(now)], sampleIntervalS: max(1, Int(iv.seconds)))
+            samples: ops.chartSamples() + [currentSample(now)], sampleInterval: max(1, interval))
     }
 
     func jobDetail(_ id: Int, by who: Principal) async throws -> JobDetail {

@@ -148,7 +148,7 @@ enum StatusHTML {
     static func page(_ s: StatusSnapshot) -> Response {
         var b = header(now: s.now, viewer: s.viewer, extra: """
             <label class="refresh"><input type="checkbox" id="autorefresh" checked> auto-refresh</label>
-            <span id="refresh-note" class="muted"></span> ·
+            <span id="refresh-note" class="muted"></span> · 
             """)
         b += "<main id=\"content\" data-now=\"\(s.now)\">"
         b += "<section class=\"summary\"><span>policy <b>\(esc(s.policy))</b></span>"

@@ -44,7 +44,7 @@ extension Coordinator {
             return StatusHTML.jobPage(try await c.jobDetail(id, by: v))
         })
         router.get("/status/jobs/:id/log") { req, ctx in
-            let v = try await c.viewer(req)
+            let v = try await c.viewer(req, html: false)
             let id = try HTTP.intParam(ctx, "id", what: "job")
             let offset = try HTTP.queryInt(req, "offset", in: 0...Int.max) ?? 0
             let (data, total, state) = try await c.readLog(id, offset: offset, by: v)

@@ -28,7 +28,14 @@ import Testing
     }
 
     func parse(_ text: String) async throws -> Parsed {
-        guard let py = findProgram(["python3"]) else {
+        // The python3 on PATH, else Debian's (which python3-prometheus-client installs into).
+        var py: String?
+        for cand in Set([findProgram(["python3"]), "/usr/bin/python3"].compactMap { $0 }).sorted()
+        where FileManager.default.isExecutableFile(atPath: cand) {
+            let probe = try await runProgram(cand, ["-c", "import prometheus_client"], timeout: 30)
+            if py == nil || probe.status == 0 { py = cand }
+        }
+        guard let py else {
             Issue.record("python3 is not installed: /metrics cannot be checked with prometheus_client")
             throw BrowserError(message: "no python3")
         }

@@ -10,9 +10,9 @@ func runProgram(_ exe: String, _ args: [String], stdin: Data? = nil, timeout: Do
     -> (status: Int32, out: Data, err: Data) {
     let dir = tempDir("proc")
     let outPath = dir + "/out", errPath = dir + "/err", inPath = dir + "/in"
-    FileManager.default.createFile(atPath: outPath, contents: nil)
-    FileManager.default.createFile(atPath: errPath, contents: nil)
-    FileManager.default.createFile(atPath: inPath, contents: stdin ?? Data())
+    _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: inPath, contents: stdin ?? Data())
     defer { try? FileManager.default.removeItem(atPath: dir) }
     return try await withCheckedThrowingContinuation { cont in
         DispatchQueue.global().async {

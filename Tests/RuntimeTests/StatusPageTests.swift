@@ -75,15 +75,26 @@ import Testing
             #expect(job.contains("hello from the job"))
             #expect(job.contains("&lt;b&gt;not bold&lt;/b&gt;") && !job.contains("<b>not bold</b>"))
             #expect(job.contains("gaming-pc"))
+            // Written by the page's log follower after it polled the log through the session cookie.
+            #expect(job.contains("complete, 35 bytes"))
 
             let audit = try await browser.dumpDOM(base + "/status/audit?token=" + t.reader)
             pages.append(audit)
             #expect(audit.contains(#"data-action="drain""#) && audit.contains(#"data-action="cancel""#))
 
-            // Something running and something queued for the picture.
-            let aid2 = try #require(try await c.call("POST", "/v1/nodes/\(n1)/claim?wait_s=5", token: t.worker).string("attempt_id"))
-            _ = try await c.call("POST", "/v1/attempts/\(aid2)/logs", token: t.worker, body: Data("step 1/3\n".utf8))
-            try await Task.sleep(for: .milliseconds(300))
+            // A couple of seconds of activity, so the picture has history in its charts.
+            var held: [String] = []
+            for i in 0..<10 {
+                _ = try await submit(i % 3 == 0 ? t.bob : t.alice,
+                                     #"{"name":"sweep-\#(i)","command":["python3","sweep.py","--index","\#(i)"],"resources":{"cpus":1}}"#)
+                if let g = try await c.call("POST", "/v1/nodes/\(n1)/claim?wait_s=0", token: t.worker).string("attempt_id") { held.append(g) }
+                if i % 2 == 1, !held.isEmpty {
+                    let done = held.removeFirst()
+                    _ = try await c.call("POST", "/v1/attempts/\(done)/result", token: t.worker,
+                                         json: i == 5 ? #"{"exit_code":1}"# : #"{"exit_code":0}"#)
+                }
+                try await Task.sleep(for: .milliseconds(250))
+            }
             let shots = repoRoot + "/results/status-page"
             try await browser.screenshot(base + "/status?token=" + t.reader, to: shots + "/status.png")
             try await browser.screenshot(base + "/status/jobs/\(a)?token=" + t.reader, to: shots + "/job.png", size: "1400,1000")
