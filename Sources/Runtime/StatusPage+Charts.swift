@@ -79,7 +79,7 @@ enum StatusCharts {
         for frac in [0.0, 0.5, 1.0] {
             let t = t0 + Instant(Double(t1 - t0) * frac)
             let anchor = frac == 0 ? "start" : frac == 1 ? "end" : "middle"
-            svg += "<text x=\"\(f(x(t)))\" y=\"\(f(height - 6))\" text-anchor=\"\(anchor)\" font-size=\"11\" fill=\"#66707c\">\(StatusHTML.clock(t).prefix(5)) UTC</text>"
+            svg += "<text x=\"\(f(x(t)))\" y=\"\(f(height - 6))\" text-anchor=\"\(anchor)\" font-size=\"11\" fill=\"#66707c\">\(StatusHTML.clock(t).prefix(t1 - t0 < 10 * Time.minute ? 8 : 5)) UTC</text>"
         }
         for se in series where !se.values.isEmpty {
             var d = ""

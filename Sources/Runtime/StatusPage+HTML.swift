@@ -126,6 +126,13 @@ enum StatusHTML {
 
     static func ago(_ t: Instant, _ now: Instant) -> String { now >= t ? duration(now - t) + " ago" : "in " + duration(t - now) }
 
+    /// Processor time in a readable unit.
+    static func cpuTime(_ s: Double) -> String {
+        if s < 60 { return String(format: "%.0f cpu·s", s) }
+        if s < 3600 { return String(format: "%.1f cpu·min", s / 60) }
+        return String(format: "%.1f cpu·h", s / 3600)
+    }
+
     static func mem(_ mb: Int) -> String { mb >= 1024 ? String(format: "%.1f GiB", Double(mb) / 1024) : "\(mb) MiB" }
 
     static func badge(_ s: String) -> String { "<span class=\"badge b-\(esc(s))\">\(esc(s))</span>" }
@@ -239,7 +246,7 @@ enum StatusHTML {
         for u in s.users {
             let over = u.usageShare > u.fairShare * 1.1
             b += "<tr class=\"user\" data-user=\"\(esc(u.name))\"><td><b>\(esc(u.name))</b></td><td>\(u.running)</td><td>\(u.queued)</td><td>\(u.busyCPUs)</td>"
-            b += "<td>\(String(format: "%.2f", u.usage / 3600)) cpu·h</td><td><div class=\"share\">"
+            b += "<td>\(esc(cpuTime(u.usage)))</td><td><div class=\"share\">"
             b += "<div class=\"used\(over ? " over" : "")\" style=\"width:\(Int((u.usageShare * 100).rounded()))%\"></div>"
             b += "<div class=\"fair\" style=\"left:\(Int((u.fairShare * 100).rounded()))%\"></div></div> "
             b += "\(Int((u.usageShare * 100).rounded()))% of usage · fair share \(Int((u.fairShare * 100).rounded()))%</td></tr>"
