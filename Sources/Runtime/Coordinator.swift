@@ -44,14 +44,16 @@ public actor Coordinator {
     public nonisolated let files: FileStore
     /// Metric counters, chart samples and status-page sessions (Metrics.swift).
     public nonisolated let ops = Ops()
+    /// Reads (tokens, trace, rebuilds) on the actor's connection; writes go to `writer`.
     let store: Store
+    let writer: BatchWriter
     var core: CoordinatorCore
     let clock: @Sendable () -> Instant
     var waiters: [UInt64: (CheckedContinuation<Void, Never>, Task<Void, Never>)] = [:]
     var pending: [Change] = []
     var queuedSeq = 0
     var durableSeq = 0
-    var flushScheduled = false
+    var writing = false
     var durableWaiters: [(Int, CheckedContinuation<Void, any Error>)] = []
     /// Transactions written (group commits), for the benchmark's report.
     public private(set) var batches = 0
@@ -64,15 +66,21 @@ public actor Coordinator {
         self.options = options
         self.clock = clock
         store = try Store(directory: options.dataDir, durable: options.durable)
+        writer = BatchWriter(try Store(directory: options.dataDir, durable: options.durable))
         files = try FileStore(root: options.dataDir)
         core = try CoordinatorCore(config: options.config, snapshot: try store.snapshot(), now: clock())
         try store.setMeta("policy", options.config.policy)
     }
 
-    /// Stops the database (after the server has stopped).
-    public func close() {
+    /// Stops the database (after the server has stopped): waits for pending writes first.
+    public func close() async {
         guard !closed else { return }
+        while writing || !pending.isEmpty {
+            startWriting()
+            try? await Task.sleep(for: .milliseconds(1))
+        }
         closed = true
+        writer.close()
         store.close()
     }
 
@@ -94,10 +102,11 @@ public actor Coordinator {
     }
 
     /// Group commit: queues the core's changes and waits until they, and everything queued
-    /// before them, are in the database. Operations that arrive while a transaction is being
-    /// synced to disk join the next one, so one fsync serves many requests. Reads call it too,
-    /// so nobody is answered from state that is not yet durable. A failed write rebuilds the
-    /// core from the database and fails every waiting request: memory never runs ahead of disk.
+    /// before them, are in the database. The writer syncs one transaction at a time on its own
+    /// thread while the actor keeps serving; everything queued meanwhile goes into the next
+    /// transaction, so one fsync serves many requests. Reads call it too, so nobody is answered
+    /// from state that is not yet durable. A failed write rebuilds the core from the database
+    /// and fails every waiting request: memory never runs ahead of disk for long.
     func commit() async throws {
         let changes = core.takeChanges()
         if !changes.isEmpty {
@@ -108,35 +117,42 @@ public actor Coordinator {
         }
         let target = queuedSeq
         guard durableSeq < target else { return }
-        if !flushScheduled {
-            flushScheduled = true
-            Task { await self.flush() }
-        }
+        startWriting()
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
             durableWaiters.append((target, c))
         }
     }
 
-    func flush() {
-        flushScheduled = false
-        guard !pending.isEmpty else { return }
+    /// Hands everything pending to the writer unless a write is in flight.
+    func startWriting() {
+        guard !writing, !pending.isEmpty else { return }
+        writing = true
         let batch = pending
         let upTo = queuedSeq
         pending = []
-        do {
-            try store.apply(batch)
-            durableSeq = upTo
-            batches += 1
-            let ready = durableWaiters.filter { $0.0 <= upTo }
-            durableWaiters.removeAll { $0.0 <= upTo }
-            for (_, c) in ready { c.resume() }
-        } catch {
+        let w = writer
+        Task {
+            let error = await w.write(batch)
+            self.written(upTo: upTo, error: error)
+        }
+    }
+
+    func written(upTo: Int, error: (any Error)?) {
+        writing = false
+        batches += 1
+        if let error {
             reload()
             durableSeq = queuedSeq
             let all = durableWaiters
             durableWaiters = []
             for (_, c) in all { c.resume(throwing: APIError.internalError("database write failed: \(error)")) }
+            return
         }
+        durableSeq = upTo
+        let ready = durableWaiters.filter { $0.0 <= upTo }
+        durableWaiters.removeAll { $0.0 <= upTo }
+        for (_, c) in ready { c.resume() }
+        startWriting()
     }
 
     func reload() {
@@ -384,4 +400,29 @@ public actor Coordinator {
 
     /// Read access to the core (tests).
     public func inspect<T: Sendable>(_ f: (CoordinatorCore) -> T) -> T { f(core) }
+}
+
+/// The database's writing connection on its own thread: one transaction at a time, in order.
+final class BatchWriter: @unchecked Sendable {
+    // Only touched on `queue`.
+    private let store: Store
+    private let queue = DispatchQueue(label: "deborgen.coordinator.writer")
+
+    init(_ store: Store) { self.store = store }
+
+    /// Applies one batch in one transaction; nil on success.
+    func write(_ batch: [Change]) async -> (any Error)? {
+        await withCheckedContinuation { (c: CheckedContinuation<(any Error)?, Never>) in
+            queue.async {
+                do {
+                    try self.store.apply(batch)
+                    c.resume(returning: nil)
+                } catch {
+                    c.resume(returning: error)
+                }
+            }
+        }
+    }
+
+    func close() { queue.sync { store.close() } }
 }

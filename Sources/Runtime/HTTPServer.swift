@@ -174,13 +174,23 @@ extension Coordinator {
             let id = try HTTP.intParam(ctx, "id", what: "job")
             let name = try HTTP.tail(req, after: "/artifacts/")
             let path = try await c.artifactPath(id, name: name, by: p)
-            guard let h = FileHandle(forReadingAtPath: path) else { throw APIError.notFound("job \(id) has no artifact '\(name)'") }
-            let data = (try? h.readToEnd()) ?? Data()
-            try? h.close()
+            guard let attrs = try? FileManager.default.attributesOfItem(atPath: path),
+                  let size = (attrs[.size] as? NSNumber)?.intValue else {
+                throw APIError.notFound("job \(id) has no artifact '\(name)'")
+            }
             var hd = HTTPFields()
             hd[.contentType] = "application/octet-stream"
-            hd[.contentLength] = String(data.count)
-            return Response(status: .ok, headers: hd, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+            // Streamed in 64 KiB chunks: an artifact is never held whole in memory.
+            return Response(status: .ok, headers: hd, body: ResponseBody(contentLength: size) { writer in
+                guard let h = FileHandle(forReadingAtPath: path) else { throw APIError.notFound("artifact vanished") }
+                defer { try? h.close() }
+                var sent = 0
+                while sent < size, let d = try h.read(upToCount: min(1 << 16, size - sent)), !d.isEmpty {
+                    try await writer.write(ByteBuffer(bytes: d))
+                    sent += d.count
+                }
+                try await writer.finish(nil)
+            })
         }
 
         // nodes

@@ -45,6 +45,7 @@ struct BenchCoordinatorCommand: ParsableCommand {
         sem.wait()
         guard let server = box.server else { throw ValidationError("coordinator did not start: \(box.error ?? "?")") }
         let port = server.port
+        let loadBefore = Self.loadAverage()
         warn("coordinator on 127.0.0.1:\(port), data \(dir), sync=\(sync), \(clients) clients")
 
         // Phase 1: submissions.
@@ -71,6 +72,8 @@ struct BenchCoordinatorCommand: ParsableCommand {
             return [c.micros, r.micros, c.micros + r.micros]
         }
 
+        let loadAfter = Self.loadAverage()
+        let batches = Self.await { await server.coordinator.batches }
         let stopSem = DispatchSemaphore(value: 0)
         Task { try? await server.stop(); stopSem.signal() }
         stopSem.wait()
@@ -85,7 +88,8 @@ struct BenchCoordinatorCommand: ParsableCommand {
             "| — report alone | | | | | | \(ms(cyc.p(1, 50))) | \(ms(cyc.p(1, 99))) | \(ms(cyc.p(1, 100))) |",
         ]
         let note = cyc.drained ? "\n(the queue ran dry during the cycle phase: cycles are bounded by the submissions)\n" : ""
-        let text = rows.joined(separator: "\n") + "\n" + note
+        let context = "\nload average before/after: \(loadBefore) / \(loadAfter) (2 cores); \(batches) transactions for \(sub.ops + 2 * cyc.ops) state-changing requests (group commit)\n"
+        let text = rows.joined(separator: "\n") + "\n" + note + context
         print(text)
         print("Slurm's documented sustained rate: 500 simple batch jobs/s; ratio submit \(String(format: "%.1f", sub.rate / 500))×, cycles \(String(format: "%.1f", cyc.rate / 500))×")
         if let output {
@@ -102,6 +106,22 @@ struct BenchCoordinatorCommand: ParsableCommand {
     }
 
     struct Drained: Error {}
+
+    /// The 1-minute load average (other processes share the 2 cores).
+    static func loadAverage() -> String {
+        ((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "?").split(separator: " ").first.map(String.init) ?? "?"
+    }
+
+    static func await<T: Sendable>(_ f: @escaping @Sendable () async -> T) -> T {
+        let box = ValueBox<T>()
+        let sem = DispatchSemaphore(value: 0)
+        Task {
+            box.value = await f()
+            sem.signal()
+        }
+        sem.wait()
+        return box.value!
+    }
 
     struct PhaseResult {
         var ops: Int
@@ -256,4 +276,8 @@ final class LoopbackHTTP {
         for i in 0...(b.count - 4) where b[i] == 13 && b[i + 1] == 10 && b[i + 2] == 13 && b[i + 3] == 10 { return i }
         return nil
     }
+}
+
+final class ValueBox<T>: @unchecked Sendable {
+    var value: T?
 }

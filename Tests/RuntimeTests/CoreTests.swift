@@ -12,13 +12,18 @@ struct CoreHarness {
     let worker = Principal(tokenID: 4, name: "w1", role: .worker)
     let other = Principal(tokenID: 5, name: "w2", role: .worker)
     var traced: [String] = []
+    /// Every change drained so far (for tests that persist them).
+    var drained: [Change] = []
 
     init(policy: String = "fcfs+easy", userCap: Int? = nil, lease: Micros = 30 * Time.second) throws {
         core = try CoordinatorCore(config: CoordinatorConfig(policy: policy, userCap: userCap, lease: lease), now: 1_000 * Time.second)
     }
 
     mutating func drain() {
-        for c in core.takeChanges() { if case .trace(_, let l) = c { traced.append(l) } }
+        for c in core.takeChanges() {
+            drained.append(c)
+            if case .trace(_, let l) = c { traced.append(l) }
+        }
     }
 
     mutating func advance(_ s: Double) { now += Micros(s * 1e6) }

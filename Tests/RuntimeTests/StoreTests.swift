@@ -1,0 +1,83 @@
+import Foundation
+import Policies
+import Testing
+@testable import Runtime
+
+@Suite struct StoreTests {
+    /// Changes written by the store and read back rebuild the same core: jobs, attempts, nodes,
+    /// results, the result cache and the engine's queue and running set.
+    @Test func coreRebuildsFromTheDatabase() throws {
+        let dir = tempDir("store")
+        let store = try Store(directory: dir, durable: false)
+        defer { store.close() }
+        #expect(store.schemaVersion == Store.migrations.count)
+        var h = try CoreHarness()
+        func persist() throws {
+            h.drain()
+            try store.apply(h.drained)
+            h.drained = []
+        }
+        try h.node()
+        try persist()
+        let a = try h.submit(fingerprint: "fp")
+        _ = try h.submit(after: [a])
+        let c = try h.submit()
+        try persist()
+        let g = try #require(try h.core.claim(0, by: h.worker, now: h.now))
+        try persist()
+        _ = try h.core.report(g.attempt.id, AttemptReport(exitCode: 0, outcome: "exited", wallS: 2, cpuS: 1, maxRSSKB: 5, detail: "ok"),
+                              by: h.worker, now: h.now)
+        try persist()
+        let g2 = try #require(try h.core.claim(0, by: h.worker, now: h.now))
+        try persist()
+        _ = try h.core.cancel(c, by: h.alice, now: h.now)
+        try persist()
+
+        let later = h.now + 5 * Time.second
+        let rebuilt = try CoordinatorCore(config: h.core.config, snapshot: try store.snapshot(), now: later)
+        #expect(rebuilt.jobs.count == 3)
+        for (x, y) in zip(rebuilt.jobs, h.core.jobs) {
+            #expect(x.state == y.state && x.spec == y.spec && x.result == y.result && x.attempts == y.attempts && x.user == y.user)
+        }
+        #expect(rebuilt.attempts[g.attempt.id]?.report?.detail == "ok")
+        #expect(rebuilt.attempts[g2.attempt.id]?.state == .running)
+        #expect(rebuilt.attempts[g2.attempt.id]!.leaseExpiresAt >= later + h.core.config.lease)
+        #expect(rebuilt.cluster.running.keys.sorted() == h.core.cluster.running.keys.sorted())
+        #expect(rebuilt.cluster.queue.map(\.id) == h.core.cluster.queue.map(\.id))
+        #expect(rebuilt.cluster.nodes[0].free == h.core.cluster.nodes[0].free)
+        #expect(rebuilt.nodes.map(\.name) == ["n1"])
+        // The result cache survives.
+        var r2 = rebuilt
+        var s = JobSpec(command: ["true"])
+        s.fingerprint = "fp"
+        #expect(try r2.submit(s, by: h.alice, now: later).copyFrom == a)
+    }
+
+    @Test func migrationsAreIdempotentAndTokensAreHashed() throws {
+        let dir = tempDir("migrate")
+        let t = try Tokens.create(dataDir: dir, name: "alice", role: .submitter, now: 1)
+        let store = try Store(directory: dir)
+        defer { store.close() }
+        #expect(store.schemaVersion == Store.migrations.count)
+        #expect(try store.principal(hash: Tokens.hash(t))?.name == "alice")
+        #expect(try store.principal(hash: t) == nil)
+        var raw: [String] = []
+        try store.db.query("SELECT hash FROM tokens") { raw.append($0.text(0)) }
+        #expect(raw == [Tokens.hash(t)], "only the hash is stored")
+        #expect(try store.revokeTokens(name: "alice") == 1)
+        #expect(try store.principal(hash: Tokens.hash(t)) == nil)
+    }
+
+    @Test func aFailedTransactionChangesNothing() throws {
+        let dir = tempDir("rollback")
+        let store = try Store(directory: dir, durable: false)
+        defer { store.close() }
+        #expect(throws: SQLiteError.self) {
+            try store.db.transaction {
+                try store.db.run("INSERT INTO users(id, name) VALUES (1, 'a')")
+                try store.db.run("INSERT INTO users(id, name) VALUES (2, 'a')")   // UNIQUE violation
+            }
+        }
+        #expect(try store.db.scalarInt("SELECT COUNT(*) FROM users") == 0)
+    }
+}
