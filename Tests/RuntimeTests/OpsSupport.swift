@@ -55,16 +55,18 @@ struct Browser {
         findProgram(["chromium", "chromium-browser", "/usr/bin/chromium", "google-chrome"]).map(Browser.init)
     }
 
-    func args(_ profile: String) -> [String] {
+    /// `budget`: milliseconds of virtual time the page's scripts get (timers run fast; network
+    /// fetches pause the virtual clock).
+    func args(_ profile: String, budget: Int = 3000) -> [String] {
         ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-         "--disable-extensions", "--user-data-dir=" + profile, "--virtual-time-budget=3000"]
+         "--disable-extensions", "--user-data-dir=" + profile, "--virtual-time-budget=\(budget)"]
     }
 
     /// The DOM after the page's scripts ran (serialized by the browser).
-    func dumpDOM(_ url: String) async throws -> String {
+    func dumpDOM(_ url: String, budget: Int = 3000) async throws -> String {
         let profile = tempDir("chromium")
         defer { try? FileManager.default.removeItem(atPath: profile) }
-        let r = try await runProgram(exe, args(profile) + ["--dump-dom", url])
+        let r = try await runProgram(exe, args(profile, budget: budget) + ["--dump-dom", url])
         guard r.status == 0 else {
             throw BrowserError(message: "chromium exited \(r.status): \(String(decoding: r.err.suffix(2000), as: UTF8.self))")
         }

@@ -61,8 +61,10 @@ import Testing
             // The job finishes (the test plays the worker): the page shows it.
             let rep = #"{"exit_code":0,"outcome":"exited","wall_s":2.5,"cpu_s":1.5,"max_rss_kb":20480}"#
             #expect(try await c.call("POST", "/v1/attempts/\(aid)/result", token: t.worker, json: rep).status == 200)
-            let dom2 = try await browser.dumpDOM(base + "/status?token=" + t.reader)
+            // Long enough for the page's own auto-refresh (every 5 s) to fetch and swap in the content.
+            let dom2 = try await browser.dumpDOM(base + "/status?token=" + t.reader, budget: 7000)
             pages.append(dom2)
+            #expect(dom2.contains(#"id="refresh-note" class="muted">updated "#))
             #expect(dom2.contains(#"class="finished" data-job="\#(a)" data-state="succeeded""#))
             #expect(!dom2.contains(#"class="running" data-job="\#(a)""#))
             #expect(!dom2.contains(#"data-job="\#(after)" data-reason="dependency""#))
