@@ -144,7 +144,8 @@ public final class Ops: @unchecked Sendable {
 
     /// A new browser session for a token (by its hash); returns the session id for the cookie.
     func openSession(tokenHash: String, now: Instant, ttl: Micros) -> String {
-        let id = Tokens.generate()
+        // 32 random bytes, without the token prefix so it is never mistaken for one.
+        let id = String(Tokens.generate().dropFirst(4))
         locked {
             sessions = sessions.filter { $0.value.expires > now }
             if sessions.count >= 1000, let oldest = sessions.min(by: { $0.value.expires < $1.value.expires })?.key {
