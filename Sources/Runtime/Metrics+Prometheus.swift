@@ -5,8 +5,9 @@ import Policies
 /// Writer of the Prometheus text exposition format (version 0.0.4): `# HELP`, `# TYPE`, then
 /// samples `name{label="value",...} number`. Written here rather than through swift-prometheus
 /// because most series are read from the coordinator's state at scrape time (and must vanish
-/// when, say, a user stops running jobs), and each coordinator needs its own registry (tests run
+/// when, say, a user stops running jobs), and each coordinator needs its own counters (tests run
 /// several in one process; swift-metrics' `MetricsSystem` is bootstrapped once per process).
+/// See docs/operations.md.
 struct PromText {
     private(set) var text = ""
 
