@@ -56,6 +56,7 @@ public final class Ops: @unchecked Sendable {
     private var samples: [StatusSample] = []
     private var sampleHead = 0
     private var lastSampleAt: Instant = .min
+    private var seeded = false
     let sampleCapacity: Int
 
     // browser sessions of the status page
@@ -132,6 +133,16 @@ public final class Ops: @unchecked Sendable {
                 samples[sampleHead] = s
                 sampleHead = (sampleHead + 1) % sampleCapacity
             }
+        }
+    }
+
+    /// Fills the empty ring buffer once with history rebuilt by `make` (at start-up).
+    func seedOnce(_ make: () -> [StatusSample]) {
+        locked {
+            guard !seeded else { return }
+            seeded = true
+            guard samples.isEmpty else { return }
+            samples = Array(make().suffix(sampleCapacity - 1))
         }
     }
 

@@ -123,6 +123,10 @@ extension Coordinator {
         let now = clock()
         let iv = options.statusSampleInterval.components
         let interval = Micros(iv.seconds) * Time.second + Micros(iv.attoseconds / 1_000_000_000_000)
+        ops.seedOnce {
+            let step = max(interval, StatusCharts.window / Micros(ops.sampleCapacity))
+            return core.historySamples(from: now - StatusCharts.window, now: now, step: step)
+        }
         ops.sampleIfDue(now: now, interval: max(interval, Time.second / 10)) { currentSample(now) }
     }
 

@@ -57,3 +57,30 @@ import Testing
                           "4 root/admin drain node 0", "5 w1/worker unregister node 0"])
     }
 }
+
+@Suite struct ChartHistoryTests {
+    /// After a restart the charts start from history rebuilt from jobs and attempts.
+    @Test func historyFromJobsAndAttempts() throws {
+        let s = Time.second
+        var core = try CoordinatorCore(config: CoordinatorConfig(), now: 0)
+        let worker = Principal(tokenID: 2, name: "w1", role: .worker)
+        let alice = Principal(tokenID: 3, name: "alice", role: .submitter)
+        let node = NodeRecord(id: 0, name: "box", ownerTokenID: 0, cpus: 4, memoryMB: 0, gpus: 0, os: "linux", labels: [],
+                              hours: nil, canIsolateNetwork: false, state: .up, registeredAt: 0, lastHeartbeatAt: 0)
+        _ = try core.register(node, by: worker, now: 0)
+        var spec = JobSpec(command: ["true"])
+        spec.cpus = 2
+        _ = try core.submit(spec, by: alice, now: 10 * s)   // job 1
+        _ = try core.submit(spec, by: alice, now: 10 * s)   // job 2
+        let g = try #require(try core.claim(0, by: worker, now: 20 * s))
+        _ = try core.claim(0, by: worker, now: 25 * s)
+        _ = try core.report(g.attempt.id, AttemptReport(exitCode: 0, outcome: "exited"), by: worker, now: 40 * s)
+        _ = core.takeChanges()
+        let h = core.historySamples(from: 0, now: 50 * s, step: 10 * s)
+        #expect(h.map(\.at) == [0, 10 * s, 20 * s, 30 * s, 40 * s])
+        #expect(h.map(\.queued) == [0, 2, 1, 0, 0])
+        #expect(h.map(\.running) == [0, 0, 1, 2, 1])
+        #expect(h.map(\.busyCPUs) == [0, 0, 2, 4, 2])
+        #expect(h.allSatisfy { $0.capacityCPUs == 4 })
+    }
+}
