@@ -15,12 +15,15 @@ struct BenchCoordinatorCommand: ParsableCommand {
     @Option(help: "Seconds of submissions.") var submitSeconds = 10.0
     @Option(help: "Seconds of claim→report cycles (each client is a worker with its own node).") var cycleSeconds = 10.0
     @Option(help: "Policy.") var policy = "fcfs+easy"
+    @Option(name: .customLong("node-cpus"), help: "Processors per worker node in the cycle phase (a claim's policy pass decides up to clients × this many starts).")
+    var nodeCPUs = 16
     @Option(help: "SQLite synchronous mode: full or normal.") var sync = "full"
     @Option(help: "Data folder (default: a fresh temporary folder, removed afterwards).") var dataDir: String?
     @Option(help: "Append the results table (markdown) to this file.") var output: String?
 
     func validate() throws {
         guard (1...256).contains(clients) else { throw ValidationError("--clients must be 1...256") }
+        guard (1...4096).contains(nodeCPUs) else { throw ValidationError("--node-cpus must be 1...4096") }
         guard submitSeconds > 0, submitSeconds <= 600, cycleSeconds > 0, cycleSeconds <= 600 else {
             throw ValidationError("phases are bounded: 0 < seconds ≤ 600")
         }
@@ -59,7 +62,7 @@ struct BenchCoordinatorCommand: ParsableCommand {
         // Phase 2: each client registers a node and loops claim → report.
         let cyc = try Self.phase(clients: clients, seconds: cycleSeconds, port: port, setup: { http, i in
             let r = try http.request("POST", "/v1/nodes", token: worker,
-                                     body: Array(#"{"name":"bench-\#(i)","cpus":64,"memory_mb":65536}"#.utf8))
+                                     body: Array(#"{"name":"bench-\#(i)","cpus":\#(nodeCPUs),"memory_mb":65536}"#.utf8))
             guard r.status == 201, let id = Self.int(r.body, "node_id") else { throw ValidationError("register answered \(r.status)") }
             return id
         }) { http, node in
@@ -80,6 +83,7 @@ struct BenchCoordinatorCommand: ParsableCommand {
 
         func ms(_ us: Int64) -> String { String(format: "%.2f", Double(us) / 1000) }
         let rows = [
+            "policy \(policy); \(clients) worker nodes × \(nodeCPUs) cpus in the cycle phase\n",
             "| phase | clients | sync | ops | seconds | ops/s | p50 ms | p99 ms | max ms |",
             "|---|---:|---|---:|---:|---:|---:|---:|---:|",
             "| submit (POST /v1/jobs) | \(clients) | \(sync) | \(sub.ops) | \(String(format: "%.2f", sub.seconds)) | \(String(format: "%.0f", sub.rate)) | \(ms(sub.p(0, 50))) | \(ms(sub.p(0, 99))) | \(ms(sub.p(0, 100))) |",
