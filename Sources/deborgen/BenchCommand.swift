@@ -7,7 +7,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks and experiments that write reports to results/.",
-        subcommands: [SimSpeed.self, BenchCooperative.self, BenchCoordinatorCommand.self])
+        subcommands: [SimSpeed.self, BenchCoordinatorCommand.self, BenchCooperative.self])
 
     struct SimSpeed: ParsableCommand {
         static let configuration = CommandConfiguration(

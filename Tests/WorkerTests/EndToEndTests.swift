@@ -226,6 +226,77 @@ struct EndToEndTests {
         #expect(log.contains("before") && log.contains("after"))
     }
 
+    @Test func sigtermDrainsLetsRunningJobsFinishThenUnregisters() async throws {
+        let c = try Cluster()
+        defer { c.shutdown() }
+        try await c.start(workers: 1)
+        let j = try await c.submit(["sh", "-c", "sleep 1.5; echo finished"])
+        _ = try await c.waitJob(j.id) { $0.state == "running" }
+        c.signalWorker("w1", SIGTERM)
+        let queuedAfter = try await c.submit(["sh", "-c", "echo should wait"])
+        let done = try await c.waitJob(j.id, timeout: 20)
+        #expect(done.state == "succeeded")
+        #expect(try await c.logText(j.id) == "finished\n")
+        let deadline = Date().addingTimeInterval(10)
+        while c.workers["w1"]!.isRunning && Date() < deadline { try await Task.sleep(nanoseconds: 50_000_000) }
+        #expect(!c.workers["w1"]!.isRunning)
+        #expect(try await c.client.nodes().first { $0.name == "w1" }?.state == "gone")
+        #expect(try await c.client.job(queuedAfter.id).state == "queued")  // no new work was taken
+    }
+
+    @Test func sigtermHandsBackWhatOutlastsTheGrace() async throws {
+        let c = try Cluster()
+        defer { c.shutdown() }
+        try await c.start(workers: 1)  // workers run with --grace 5
+        let j = try await c.submit(["sh", "-c", "echo try $DEBORGEN_ATTEMPT; sleep 30"]) { $0.timeoutS = 60 }
+        _ = try await c.waitJob(j.id) { $0.state == "running" }
+        c.signalWorker("w1", SIGTERM)
+        let back = try await c.waitJob(j.id, timeout: 20) { $0.state == "queued" }
+        #expect(back.attemptCount == 1 || back.attempts.count == 1)
+        try c.startWorker("w2")
+        let again = try await c.waitJob(j.id, timeout: 20) { $0.state == "running" && $0.attempts.count == 2 }
+        #expect(again.attempts.first?.state != "running")
+        _ = try await c.client.cancel(j.id)
+    }
+
+    @Test func setupWithNetworkThenCommandWithout() async throws {
+        let c = try Cluster()
+        defer { c.shutdown() }
+        try await c.start(workers: 1)
+        guard Capabilities.detect().canIsolateNetwork else { return }  // the worker says so at start; nothing to test here
+        let j = try await c.submit(["sh", "-c", "grep -c : /proc/net/dev"]) {
+            $0.setup = ["sh", "-c", "echo setup sees $(grep -c : /proc/net/dev) interfaces"]
+            $0.isolateNetwork = true
+        }
+        let done = try await c.waitJob(j.id)
+        #expect(done.state == "succeeded", "\(String(describing: done.result))")
+        let log = try await c.logText(j.id)
+        let lines = log.split(separator: "\n").map(String.init)
+        #expect(lines.last == "1", "command should see only lo: \(log)")
+        #expect(lines.contains { $0.hasPrefix("setup sees") })
+    }
+
+    @Test func submitFromAJobFileWithFlagsOnTop() async throws {
+        let c = try Cluster()
+        defer { c.shutdown() }
+        try await c.start(workers: 1)
+        let file = c.dir + "/job.json"
+        try Data(#"{"name": "from-file", "command": ["sh", "-c", "echo $GREETING $DEBORGEN_ARRAY_INDEX"], "env": {"GREETING": "hi"}, "timeout_s": 30, "max_attempts": 1}"#.utf8)
+            .write(to: URL(fileURLWithPath: file))
+        let (st, out, err) = try c.cli(["submit", "--json", "--file", file, "--priority", "5", "--array", "1,2"])
+        #expect(st == 0, "\(err)")
+        struct Two: Decodable { var id: Int; var name: String?; var priority: Int; var timeout_s: Int }
+        let jobs = try JSONDecoder().decode([Two].self, from: Data(out.utf8))
+        #expect(jobs.map(\.name) == ["from-file[1]", "from-file[2]"])
+        #expect(jobs.allSatisfy { $0.priority == 5 && $0.timeout_s == 30 })
+        for (i, j) in jobs.enumerated() {
+            #expect(try await c.waitJob(j.id).state == "succeeded")
+            #expect(try await c.logText(j.id) == "hi \(i + 1)\n")
+        }
+        let (s2, _, e2) = try c.cli(["submit", "--file", c.dir + "/missing.json"])
+        #expect(s2 != 0 && e2.contains("cannot read"))
+    }
+
     @Test func helpfulErrors() throws {
         let (s1, _, e1) = try Cluster.run(["jobs", "--coordinator", "http://127.0.0.1:9", "--token", "x"], env: ["XDG_CONFIG_HOME": "/nonexistent"])
         #expect(s1 != 0 && e1.contains("deborgen coordinator"))

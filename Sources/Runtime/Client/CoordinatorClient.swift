@@ -268,6 +268,31 @@ public struct CoordinatorClient: Sendable {
                               contentType: "application/octet-stream", timeout: 600)
     }
 
+    /// Uploads a file as an artifact, streamed from disk (URLSession reads it as it sends).
+    public func uploadArtifact(attempt: String, name: String, file: URL) async throws {
+        let path = name.split(separator: "/").map { Self.escape(String($0)) }.joined(separator: "/")
+        var req = URLRequest(url: URL(string: baseURL.absoluteString + "/v1/attempts/\(Self.escape(attempt))/artifacts/\(path)")!)
+        req.httpMethod = "PUT"
+        req.timeoutInterval = 600
+        req.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        req.setValue("application/octet-stream", forHTTPHeaderField: "Content-Type")
+        let size = (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? nil
+        if let size { req.setValue(String(size), forHTTPHeaderField: "Content-Length") }
+        let s = session, base = baseURL.absoluteString
+        let (data, status): (Data, Int) = try await withCheckedThrowingContinuation { c in
+            s.uploadTask(with: req, fromFile: file) { data, resp, error in
+                if let error { c.resume(throwing: ClientError.unreachable(url: base, underlying: "\(error)")); return }
+                c.resume(returning: (data ?? Data(), (resp as? HTTPURLResponse)?.statusCode ?? 0))
+            }.resume()
+        }
+        guard status == 200 || status == 201 || status == 204 else {
+            if let env = try? JSONDecoder().decode(V1.APIErrorEnvelope.self, from: data) {
+                throw ClientError.http(status: status, code: env.error.code, message: env.error.message, field: env.error.field)
+            }
+            throw ClientError.http(status: status, code: "http_\(status)", message: String(decoding: data.prefix(300), as: UTF8.self), field: nil)
+        }
+    }
+
     @discardableResult
     public func report(attempt: String, _ result: V1.ResultReport) async throws -> V1.Job? {
         let r = try await request("POST", "/v1/attempts/\(Self.escape(attempt))/result", body: json(result))

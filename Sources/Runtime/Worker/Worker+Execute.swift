@@ -191,10 +191,16 @@ extension Worker {
         let c = client, log = opts.log
         for e in entries {
             guard h.lost == nil else { break }
-            guard let data = FileManager.default.contents(atPath: e.path) else { skipped.append(e.name); continue }
+            guard FileManager.default.isReadableFile(atPath: e.path) else { skipped.append(e.name); continue }
+            let file = URL(fileURLWithPath: e.path)
             do {
                 try await withBackoff(maxDelay: 5, giveUp: { h.lost != nil }, onRetry: { err, _ in log("artifact upload retry: \(err)") }) {
-                    try await c.uploadArtifact(attempt: h.id, name: e.name, data)
+                    // Small files in one request from memory; large ones streamed from disk.
+                    if e.size < 1 << 20, let data = FileManager.default.contents(atPath: e.path) {
+                        try await c.uploadArtifact(attempt: h.id, name: e.name, data)
+                    } else {
+                        try await c.uploadArtifact(attempt: h.id, name: e.name, file: file)
+                    }
                 }
             } catch let err as ClientError where err.status == 409 {
                 h.markLost("lease lost")

@@ -97,6 +97,8 @@ public actor Worker {
         }
         let reattach = nodeID != nil
         nodeID = r.nodeID
+        // Registering again undoes a drain on the coordinator's side: say it again.
+        if draining { try? await c.drain(node: r.nodeID) }
         heartbeatInterval = max(0.2, r.heartbeatIntervalS)
         leaseS = r.leaseS
         log("\(reattach ? "re-registered" : "registered") as node \(r.nodeID) '\(opts.name)' (\(opts.capabilities.cpus) cpus, \(opts.capabilities.memoryMB) MiB, \(opts.capabilities.gpus) gpus; heartbeat \(r.heartbeatIntervalS) s, lease \(r.leaseS) s)")
@@ -171,16 +173,16 @@ public actor Worker {
                 if draining { break }
                 switch e.status {
                 case 401, 403: fatal = e; return
-                case 404: log("the coordinator does not know node \(node): registering again"); try await register()
+                case 404, 409: log("the coordinator does not know node \(node) as registered (\(e.status!)): registering again"); try await register()
                 default:
                     log("claim failed (\(e)); retrying in \(String(format: "%.1f", delay)) s")
-                    await nap(delay); delay = min(10, delay * 2)
+                    await nap(delay); delay = min(5, delay * 2)
                 }
             } catch {
                 claimTask = nil
                 if draining || error is CancellationError { break }
                 log("claim failed (\(error)); retrying in \(String(format: "%.1f", delay)) s")
-                await nap(delay); delay = min(10, delay * 2)
+                await nap(delay); delay = min(5, delay * 2)
             }
         }
     }
@@ -205,8 +207,9 @@ public actor Worker {
                 }
             } catch let e as ClientError {
                 switch e.status {
-                case 404:
-                    log("the coordinator forgot node \(node): registering again")
+                case 404, 409:
+                    // Unknown or unregistered node (docs/api.md: 409, register again).
+                    log("the coordinator does not know node \(node) as registered (\(e.status!)): registering again")
                     try? await register()
                 case 401, 403:
                     fatal = e; claimTask?.cancel(); wake(); return
