@@ -19,6 +19,11 @@ extension Coordinator {
     nonisolated func addOperatorRoutes(_ router: Router<BasicRequestContext>) {
         let c = self
 
+        router.get("/") { _, _ in
+            var h = StatusHTML.headers(nonce: nil)
+            h[.location] = "/status"
+            return Response(status: .seeOther, headers: h)
+        }
         router.get("/status", use: StatusHTML.guarded { req, _ in
             if let token = HTTP.query(req, "token") { return try await c.login(token: token, request: req, to: "/status") }
             let v = try await c.viewer(req)

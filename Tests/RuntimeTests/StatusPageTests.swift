@@ -132,6 +132,8 @@ import Testing
             #expect(try await c.call("GET", "/metrics", token: nil).status == 401)
             #expect(try await c.call("GET", "/v1/audit", token: nil).status == 401)
             #expect(try await NoRedirects.get(base + "/status?token=dbg_wrong").status == 401)
+            let root = try await NoRedirects.get(base + "/")
+            #expect(root.status == 303 && root.headers["location"] == "/status")
             #expect(try await NoRedirects.get(base + "/status", cookie: "deborgen_session=forged").status == 401)
 
             // Roles other than admin and reader may not look.
