@@ -404,6 +404,12 @@ public struct CoordinatorCore: Sendable {
         var cancel: [String] = []
         for aid in running {
             if var a = attempts[aid], a.node == id, a.state == .running {
+                if a.leaseExpiresAt < now {
+                    // Too late: a lease that ran out is not revived (the reaper had not got to it).
+                    expire(aid, .leaseExpired, now)
+                    cancel.append(aid)
+                    continue
+                }
                 a.leaseExpiresAt = now + config.lease
                 attempts[aid] = a
             } else {

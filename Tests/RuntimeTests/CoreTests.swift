@@ -123,6 +123,20 @@ func expectAPIError(_ status: Int, _ body: () throws -> Void, sourceLocation: So
         #expect(try h.report(a2.id).state == .succeeded)
     }
 
+    @Test func aHeartbeatAfterTheLeaseRanOutDoesNotReviveIt() throws {
+        var h = try CoreHarness()
+        try h.node()
+        let j = try h.submit()
+        let a = try #require(try h.claim()).attempt.id
+        h.advance(20)
+        _ = try h.core.heartbeat(0, running: [], by: h.worker, now: h.now)
+        h.advance(11)
+        let hb = try h.core.heartbeat(0, running: [a], by: h.worker, now: h.now)
+        h.drain()
+        #expect(hb.cancel == [a])
+        #expect(h.core.attempts[a]?.state == .leaseExpired && h.state(j) == .queued)
+    }
+
     @Test func attemptsExhaustedAfterMaxAttempts() throws {
         var h = try CoreHarness()
         try h.node()
