@@ -23,7 +23,7 @@ final class Cluster: @unchecked Sendable {
     private(set) var workers: [String: Process] = [:]
     private(set) var client: CoordinatorClient!
 
-    init(leaseS: Double = 3, heartbeatS: Double = 0.5) throws {
+    init(leaseS: Double = 15, heartbeatS: Double = 0.5) throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("deborgen-e2e-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         self.leaseS = leaseS
