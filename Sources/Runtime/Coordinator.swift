@@ -19,6 +19,8 @@ public struct CoordinatorOptions: Sendable {
     public var reaperInterval: Duration = .seconds(1)
     /// Longest claim long-poll.
     public var maxClaimWait = 60
+    /// How often the status page's charts sample queue length and utilization (StatusPage.swift).
+    public var statusSampleInterval: Duration = .seconds(30)
 
     public init(dataDir: String, config: CoordinatorConfig = CoordinatorConfig()) {
         self.dataDir = dataDir
@@ -40,6 +42,8 @@ public let wallClock: @Sendable () -> Instant = {
 public actor Coordinator {
     public nonisolated let options: CoordinatorOptions
     public nonisolated let files: FileStore
+    /// Metric counters, chart samples and status-page sessions (Metrics.swift).
+    public nonisolated let ops = Ops()
     /// Reads (tokens, trace, rebuilds) on the actor's connection; writes go to `writer`.
     let store: Store
     let writer: BatchWriter
@@ -106,6 +110,7 @@ public actor Coordinator {
     func commit() async throws {
         let changes = core.takeChanges()
         if !changes.isEmpty {
+            ops.observe(changes) { core.job($0)?.submittedAt }
             pending += changes
             queuedSeq += 1
             wakeAll()
@@ -314,7 +319,7 @@ public actor Coordinator {
     public func claim(_ id: Int, waitS: Int, by who: Principal) async throws -> JSON? {
         let deadline = ContinuousClock.now + .seconds(min(max(waitS, 0), options.maxClaimWait))
         while true {
-            if let g = try await perform({ try $0.claim(id, by: who, now: $1) }) {
+            if let g = try await perform({ try $0.measuredClaim(id, by: who, now: $1, ops: ops) }) {
                 return .object([("attempt_id", .string(g.attempt.id)), ("lease_expires_at", Timestamp.json(g.attempt.leaseExpiresAt)),
                                 ("lease_s", .double(Time.toSeconds(options.config.lease))),
                                 ("job", APIModels.jobJSON(g.job, attempts: nil, pending: nil))])
@@ -385,6 +390,7 @@ public actor Coordinator {
     public func tick() async {
         guard !closed else { return }
         try? await perform { core, now in core.tick(now: now) }
+        sampleIfDue()
     }
 
     /// Whether the database answers (readiness).

@@ -30,6 +30,8 @@ public enum Change: Sendable {
     case user(UserID, String)
     case trace(Instant, String)
     case artifact(JobID, ArtifactInfo)
+    /// Who did what (Audit.swift).
+    case audit(AuditEntry)
 }
 
 /// What a claim returns: the new attempt and its job.
@@ -210,11 +212,13 @@ public struct CoordinatorCore: Sendable {
                 changes.append(.artifact(id, info))
             }
             trace(.finished(job: id, attempt: 0, status: .succeeded, exitCode: rec.result?.exitCode), now)
+            audit(who, "submit", job: rec, detail: "answered from the result of job \(src)", now)
             return (rec, src)
         }
         jobs.append(rec)
         save(job: id)
         cluster.submit(rec.engineJob, now: now)
+        audit(who, "submit", job: rec, now)
         failDoomed(now)
         return (jobs[id - 1], nil)
     }
@@ -234,6 +238,7 @@ public struct CoordinatorCore: Sendable {
         }
         end(id, .cancelled, result, now)
         trace(.cancelled(job: id, by: who.name), now)
+        audit(who, "cancel", job: j, detail: "was \(j.state.rawValue)", now)
         failDoomed(now)
         return jobs[id - 1]
     }
@@ -331,6 +336,7 @@ public struct CoordinatorCore: Sendable {
                 }
                 revive(id, now)
                 touch(id, now)
+                audit(who, "register", node: nodes[id], detail: "re-attached", now)
                 return nodes[id]
             }
             retire(id, now)
@@ -347,6 +353,7 @@ public struct CoordinatorCore: Sendable {
         nodeByName[n.name] = n.id
         changes.append(.node(n))
         trace(.nodeJoined(node: n.id, spec: n.spec), now)
+        audit(who, "register", node: n, detail: "\(n.cpus) cpus, \(n.memoryMB) MiB, \(n.gpus) gpus", now)
         return n
     }
 
@@ -366,8 +373,9 @@ public struct CoordinatorCore: Sendable {
 
     /// DELETE /v1/nodes/{id}.
     public mutating func unregister(_ id: NodeID, by who: Principal, now: Instant) throws {
-        _ = try ownedNode(id, who)
+        let n = try ownedNode(id, who)
         retire(id, now)
+        audit(who, "unregister", node: n, now)
     }
 
     /// POST /v1/nodes/{id}/drain: no new work.
@@ -381,6 +389,7 @@ public struct CoordinatorCore: Sendable {
             nodes[id].state = .draining
             changes.append(.node(nodes[id]))
             trace(.nodeDraining(node: id), now)
+            audit(who, "drain", node: n, now)
             return nodes[id]
         }
     }

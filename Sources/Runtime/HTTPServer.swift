@@ -114,6 +114,7 @@ extension Coordinator {
         let c = self
         let opts = options
         let router = Router(context: BasicRequestContext.self)
+        router.middlewares.add(RequestMetricsMiddleware(ops: c.ops))
         router.middlewares.add(JSONErrorMiddleware())
         @Sendable func who(_ r: Request) async throws -> Principal { try await c.authenticate(r.headers[.authorization]) }
 
@@ -313,6 +314,7 @@ extension Coordinator {
             let p = try await who(req)
             return HTTP.json(.ok, try await c.status(by: p))
         }
+        addOperatorRoutes(router)
         return router
     }
 }

@@ -29,6 +29,7 @@ public final class Store {
         CREATE TABLE trace(seq INTEGER PRIMARY KEY AUTOINCREMENT, t INTEGER NOT NULL, line TEXT NOT NULL);
         CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
         """,
+        auditMigration,
     ]
 
     /// Opens (creating) `dir/coordinator.sqlite`. `durable`: `synchronous=FULL` (every commit
@@ -104,6 +105,8 @@ public final class Store {
                 case .artifact(let job, let a):
                     try db.run("INSERT OR REPLACE INTO artifacts(job, name, size, sha256, attempt) VALUES (?,?,?,?,?)",
                                [.int(Int64(job)), .text(a.name), .int(Int64(a.size)), .text(a.sha256), .text(a.attempt)])
+                case .audit(let e):
+                    try insertAudit(e)
                 }
             }
         }
