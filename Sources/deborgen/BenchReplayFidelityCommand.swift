@@ -38,7 +38,7 @@ struct BenchReplayFidelity: AsyncParsableCommand {
     func run() async throws {
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
         var csv = "live_policy,replay_policy,jobs,live_mean_wait_s,replay_mean_wait_s,mean_wait_error,live_p95_wait_s,replay_p95_wait_s,p95_wait_error,live_utilization,replay_utilization,utilization_error,start_rank_correlation,mean_abs_start_difference_s,dispatch_delay_s\n"
-        var md = "# Replay fidelity: live runs replayed offline\n\nMade by `deborgen bench replay-fidelity --jobs \(jobs) --users \(users) --workers \(workers) --seed \(seed) --mean-gap \(meanGap)\(livePolicy.map { " --live-policy \($0)" }.joined())\(replayPolicy.map { " --replay-policy \($0)" }.joined()) --output \(output)` (release build).\n\n"
+        var md = "# Replay fidelity: live runs replayed offline\n\nMade by `deborgen bench replay-fidelity --jobs \(jobs) --users \(users) --workers \(workers) --seed \(seed) --mean-gap \(meanGap)\(livePolicy.map { " --live-policy \($0)" }.joined())\(replayPolicy.map { " --replay-policy \($0)" }.joined()) --output \(output)`.\n\n"
         md += "Each live run: a coordinator and \(workers) workers of this binary on 127.0.0.1, \(jobs) `sleep` jobs (0.2–1.0 s) from \(users) users, submitted with exponential gaps (mean \(meanGap) s). The trace is exported and replayed with the dispatch delay estimated from it (docs/replay.md).\n\n"
         for policy in livePolicy {
             let slug = policy.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: ":", with: "-")
