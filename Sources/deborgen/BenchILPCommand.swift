@@ -15,7 +15,7 @@ struct BenchILP: ParsableCommand {
         """)
 
     @Option(help: "SWF traces for the comparison (repeatable).")
-    var swf = ["workloads/lublin_256.swf", "../shared/workloads/NASA-iPSC-1993-3.1-cln.swf"]
+    var swf = ["workloads/lublin_256.swf", "workloads/NASA-iPSC-1993-3.1-cln.swf"]
     @Option(help: "Jobs taken from the start of each SWF trace.") var take = 3000
     @Option(help: "Heterogeneous JSON workload; generated with the --hetero-* options when the file does not exist.")
     var hetero = "workloads/hetero-gpu.json"

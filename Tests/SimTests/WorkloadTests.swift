@@ -46,7 +46,8 @@ struct WorkloadTests {
 
     @Test("the shipped real traces read without errors")
     func realTraces() throws {
-        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../shared/workloads")
+        // The repository ships copies of two Parallel Workloads Archive traces.
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../workloads")
         let lublin = try Workload.readSWF(path: dir.appendingPathComponent("lublin_256.swf").path)
         #expect(lublin.jobs.count == 10_000 && lublin.processors == 256)
         let nasa = try Workload.readSWF(path: dir.appendingPathComponent("NASA-iPSC-1993-3.1-cln.swf").path)
