@@ -1,3 +1,4 @@
+import Policies
 import Foundation
 
 /// A JSON value. Objects keep their key order, so responses and stored rows are stable.
@@ -72,27 +73,8 @@ public indirect enum JSON: Sendable, Equatable {
     public static func ints(_ v: [Int]) -> JSON { .array(v.map { .int($0) }) }
 }
 
-/// JSON string literal (RFC 8259 escaping).
-func jsonQuoted(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if u.value < 0x20 {
-                let h = String(u.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-            } else {
-                out.unicodeScalars.append(u)
-            }
-        }
-    }
-    return out + "\""
-}
+/// JSON string literal (RFC 8259 escaping): the engine's trace writer's, so both agree.
+func jsonQuoted(_ s: String) -> String { jsonString(s) }
 
 private struct AnyKey: CodingKey {
     var stringValue: String

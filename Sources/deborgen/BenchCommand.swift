@@ -29,12 +29,12 @@ struct BenchCommand: ParsableCommand {
             workloads.append(Workload.poisson(jobs: jobs, nodes: nodes, load: load, seed: 1))
             warn("generated \(jobs) jobs in \(ContinuousClock.now - genStart)")
             for path in swf {
-                do { workloads.append(try Workload.read(path: path)) } catch { throw ValidationError("\(error)") }
+                do { workloads.append(try Workload.read(path: path)) } catch { throw CLIError("\(error)") }
             }
             for w in workloads {
                 for p in policy {
                     let pol: any SchedulingPolicy
-                    do { pol = try PolicyCatalog.make(p) } catch { throw ValidationError("\(error)") }
+                    do { pol = try PolicyCatalog.make(p) } catch { throw CLIError("\(error)") }
                     var sim = Simulator(workload: w, policy: pol)
                     if stderrIsTerminal { sim.progress = { e, d in warn("  \(p): \(e) events, \(d) jobs done") } }
                     let r = sim.run()

@@ -37,12 +37,12 @@ struct ReplayCommand: ParsableCommand {
 
     func run() throws {
         let t: TraceRun
-        do { t = try TraceRun.read(path: trace) } catch { throw ValidationError("\(error)") }
+        do { t = try TraceRun.read(path: trace) } catch { throw CLIError("\(error)") }
         let names = policy.isEmpty ? [t.policy] : policy
         var policies: [any SchedulingPolicy] = []
         for n in names {
             do { policies.append(try PolicyCatalog.make(n)) } catch {
-                throw ValidationError("\(error)\(policy.isEmpty ? " (the trace's policy; pass --policy to choose)" : "")")
+                throw CLIError("\(error)\(policy.isEmpty ? " (the trace's policy; pass --policy to choose)" : "")")
             }
         }
         let hl: Micros? = halfLife == "none" ? nil : Time.parseDuration(halfLife)
@@ -88,7 +88,7 @@ struct TraceDiffCommand: ParsableCommand {
 
     func run() throws {
         let ta: TraceRun, tb: TraceRun
-        do { ta = try TraceRun.read(path: a); tb = try TraceRun.read(path: b) } catch { throw ValidationError("\(error)") }
+        do { ta = try TraceRun.read(path: a); tb = try TraceRun.read(path: b) } catch { throw CLIError("\(error)") }
         let ra = Replay(ta).observedResult, rb = Replay(tb).observedResult
         print(Replay.table(observed: ra, replays: [rb]).replacingOccurrences(of: "replay: ", with: "B: "))
         let f = Fidelity.compare(observed: ta.observed, simulated: tb.observed, processors: ta.workload.processors)

@@ -82,18 +82,18 @@ struct SimulateCommand: ParsableCommand {
         var policies: [any SchedulingPolicy] = []
         for p in policy {
             do { policies.append(try PolicyCatalog.make(p, options: options, ilp: try ilp.options(), ilpWeights: ilp.weights)) } catch {
-                throw ValidationError("\(error)")
+                throw CLIError("\(error)")
             }
         }
         var w: Workload
-        do { w = try Workload.read(path: workload) } catch { throw ValidationError("\(error)") }
+        do { w = try Workload.read(path: workload) } catch { throw CLIError("\(error)") }
         for (reason, n) in w.dropped.sorted(by: { $0.key < $1.key }) {
             warn("note: dropped \(n) job\(n == 1 ? "" : "s") with \(reason) while reading \(workload)")
         }
         if skip > 0 || take != nil { w = w.slice(skip: skip, take: take) }
         if let n = nodes { w.setHomogeneousCluster(nodes: n, cpusPerNode: cpusPerNode) }
         if killAtEstimate { w.killAtEstimate = true }
-        guard !w.jobs.isEmpty else { throw ValidationError("\(workload): no jobs to simulate") }
+        guard !w.jobs.isEmpty else { throw CLIError("\(workload): no jobs to simulate") }
         let hl: Micros? = halfLife == "none" ? nil : Time.parseDuration(halfLife)
 
         var results: [SimulationResult] = []

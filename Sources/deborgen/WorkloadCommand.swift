@@ -50,7 +50,7 @@ struct WorkloadCommand: ParsableCommand {
 
         func run() throws {
             let w: Workload
-            do { w = try Workload.read(path: path) } catch { throw ValidationError("\(error)") }
+            do { w = try Workload.read(path: path) } catch { throw CLIError("\(error)") }
             let span = (w.jobs.last?.submit ?? 0) - (w.jobs.first?.submit ?? 0)
             let work = w.jobs.reduce(0.0) { $0 + Double($1.runtime) / 1e6 * Double($1.request.cpus) }
             print(Report.textTable([
