@@ -16,7 +16,8 @@ struct BenchCommand: ParsableCommand {
             abstract: "Simulator throughput: simulated events per second and resident memory, per policy.")
 
         @Option(help: "Jobs in the synthetic workload.") var jobs: Int = 1_000_000
-        @Option(help: "Nodes (1 processor each).") var nodes: Int = 256
+        @Option(help: "Nodes.") var nodes: Int = 256
+        @Option(help: "Processors per node (the same processors in fewer, larger nodes: fewer slices per job).") var cpusPerNode: Int = 1
         @Option(help: "Offered load.") var load: Double = 0.9
         @Option(help: "Policies to time (repeatable).") var policy: [String] = ["fcfs", "fcfs+easy"]
         @Option(help: "Also time these SWF files under each policy (repeatable).") var swf: [String] = []
@@ -26,7 +27,9 @@ struct BenchCommand: ParsableCommand {
             var lines = ["| workload | policy | jobs | events | wall s | events/s | max RSS MiB |", "|---|---|---:|---:|---:|---:|---:|"]
             var workloads: [Workload] = []
             let genStart = ContinuousClock.now
-            workloads.append(Workload.poisson(jobs: jobs, nodes: nodes, load: load, seed: 1))
+            var synthetic = Workload.poisson(jobs: jobs, nodes: nodes, cpusPerNode: cpusPerNode, load: load, seed: 1)
+            synthetic.name = "poisson-\(jobs) on \(nodes)x\(cpusPerNode)"
+            workloads.append(synthetic)
             warn("generated \(jobs) jobs in \(ContinuousClock.now - genStart)")
             for path in swf {
                 do { workloads.append(try Workload.read(path: path)) } catch { throw CLIError("\(error)") }
