@@ -44,6 +44,19 @@ struct BenchRunCommand: AsyncParsableCommand {
         print("\(experiment.name): \(outcome.cells) runs (\(outcome.computed.count) computed, \(resumed) already stored) in "
               + String(format: "%.1f s", outcome.wallSeconds))
         for f in outcome.files where f.hasSuffix(".csv") || f.hasSuffix(".md") { print("  wrote \(f)") }
+        // The summary tables for the terminal: the report's headings and tables, without prose or charts.
+        if let report = outcome.files.first(where: { $0.hasSuffix("report.md") }),
+           let text = try? String(contentsOfFile: report, encoding: .utf8) {
+            var out: [String] = []
+            for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+                let keep = line.hasPrefix("#") || line.hasPrefix("|") || line.hasPrefix("Paired")
+                if keep {
+                    if let last = out.last, !last.hasPrefix("|") || !line.hasPrefix("|") { out.append("") }
+                    out.append(String(line))
+                }
+            }
+            print(out.joined(separator: "\n"))
+        }
     }
 }
 
