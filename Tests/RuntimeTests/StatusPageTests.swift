@@ -97,7 +97,11 @@ import Testing
                 }
                 try await Task.sleep(for: .milliseconds(250))
             }
-            let shots = repoRoot + "/results/status-page"
+            // Screenshots go to a temporary folder; DEBORGEN_UPDATE_SCREENSHOTS=1 refreshes the
+            // committed ones in results/status-page (so a test run leaves the checkout clean).
+            let update = ProcessInfo.processInfo.environment["DEBORGEN_UPDATE_SCREENSHOTS"] == "1"
+            let shots = update ? repoRoot + "/results/status-page" : dir + "/screenshots"
+            try FileManager.default.createDirectory(atPath: shots, withIntermediateDirectories: true)
             try await browser.screenshot(base + "/status?token=" + t.reader, to: shots + "/status.png")
             try await browser.screenshot(base + "/status/jobs/\(a)?token=" + t.reader, to: shots + "/job.png", size: "1400,1000")
 
