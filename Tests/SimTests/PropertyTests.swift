@@ -20,17 +20,22 @@ private func reservationsAndStarts(_ w: Workload, policy: String) throws -> (res
     return (reserved, started)
 }
 
+/// Every reservation a policy made was honoured: the job started no later than its first one.
+private func expectReservationsHonoured(_ w: Workload, policy: String) throws {
+    let (reserved, started) = try reservationsAndStarts(w, policy: policy)
+    for (j, at) in reserved {
+        let s = try #require(started[j])
+        #expect(s <= at, "job \(j) reserved at \(at) started at \(s)")
+    }
+}
+
 @Suite("Backfilling guarantees")
 struct PropertyTests {
     @Test("EASY never delays the head job past its reservation", arguments: Array(UInt64(1)...200))
     func easyHeadGuarantee(seed: UInt64) throws {
         let p = 8 + Int(seed % 9)
         let jobs = Reference.randomJobs(seed: seed &+ 1000, count: 60, processors: p)
-        let (reserved, started) = try reservationsAndStarts(Reference.workload(jobs, processors: p), policy: "fcfs+easy")
-        for (j, at) in reserved {
-            let s = try #require(started[j])
-            #expect(s <= at, "job \(j) reserved at \(at) started at \(s)")
-        }
+        try expectReservationsHonoured(Reference.workload(jobs, processors: p), policy: "fcfs+easy")
     }
 
     @Test("The guarantee tests are not vacuous: reservations are made and backfilling happens")
@@ -52,21 +57,13 @@ struct PropertyTests {
     func conservativeGuarantee(seed: UInt64) throws {
         let p = 8 + Int(seed % 9)
         let jobs = Reference.randomJobs(seed: seed &+ 5000, count: 60, processors: p)
-        let (reserved, started) = try reservationsAndStarts(Reference.workload(jobs, processors: p), policy: "fcfs+conservative")
-        for (j, at) in reserved {
-            let s = try #require(started[j])
-            #expect(s <= at, "job \(j) reserved at \(at) started at \(s)")
-        }
+        try expectReservationsHonoured(Reference.workload(jobs, processors: p), policy: "fcfs+conservative")
     }
 
     @Test("Conservative on heterogeneous nodes keeps its reservations too", arguments: Array(UInt64(1)...60))
     func conservativeHeterogeneous(seed: UInt64) throws {
-        let w = Heterogeneous.workload(seed: seed, jobs: 50, exactEstimates: false)
-        let (reserved, started) = try reservationsAndStarts(w, policy: "fcfs+conservative:best-fit")
-        for (j, at) in reserved {
-            let s = try #require(started[j])
-            #expect(s <= at, "job \(j) reserved at \(at) started at \(s)")
-        }
+        try expectReservationsHonoured(Heterogeneous.workload(seed: seed, jobs: 50, exactEstimates: false),
+                                       policy: "fcfs+conservative:best-fit")
     }
 
     @Test("Every policy finishes every job and never overcommits a node", arguments: Array(UInt64(1)...30))
