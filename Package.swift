@@ -58,7 +58,7 @@ let package = Package(
         ),
         .testTarget(name: "PoliciesTests", dependencies: ["Policies", "Sim"]),
         .testTarget(name: "SimTests", dependencies: ["Policies", "Sim"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["Policies", "Runtime", "CSQLite"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Policies", "Sim", "Runtime", "CSQLite"]),
         .testTarget(name: "WorkerTests", dependencies: ["Runtime", "Policies", "Sim"]),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "Policies", "Sim"]),
     ],

@@ -55,6 +55,9 @@ public struct ClusterState: Sendable {
     public private(set) var freeCPUsOnUpNodes = 0
     /// Nodes that have daily hours (checked against `now` when building a view).
     public private(set) var nodesWithHours: [NodeID] = []
+    /// Bumped by every mutation that can change a decision (`Dispatcher` runs a pass only when
+    /// it moved). Not bumped by `recordOutcome` alone or by reading.
+    public private(set) var version = 0
 
     public init(halfLife: Micros? = 7 * Time.day, shares: [UserID: Double] = [:]) {
         self.usage = UsageLedger(halfLife: halfLife)
@@ -66,6 +69,7 @@ public struct ClusterState: Sendable {
     /// Adds a node (status `up`) and returns its id.
     @discardableResult
     public mutating func nodeJoined(_ spec: NodeSpec, now: Instant) -> NodeID {
+        version &+= 1
         nodes.append(NodeState(spec: spec, status: .up, free: spec.capacity, runningJobs: 0))
         freeByNode.append(spec.capacity)
         upMask.append(true)
@@ -78,6 +82,7 @@ public struct ClusterState: Sendable {
 
     /// A node that was down comes back (same id, same spec).
     public mutating func nodeReturned(_ id: NodeID, now: Instant) throws(EngineError) {
+        version &+= 1
         guard nodes.indices.contains(id) else { throw .unknownNode(id) }
         if nodes[id].status == .down { liveCapacityCPUs += nodes[id].spec.capacity.cpus }
         setStatus(id, .up)
@@ -106,6 +111,7 @@ public struct ClusterState: Sendable {
 
     /// Marks a node draining (no new work) or up again.
     public mutating func setDraining(_ id: NodeID, _ draining: Bool) throws(EngineError) {
+        version &+= 1
         guard nodes.indices.contains(id) else { throw .unknownNode(id) }
         guard nodes[id].status != .down else { return }
         setStatus(id, draining ? .draining : .up)
@@ -114,6 +120,7 @@ public struct ClusterState: Sendable {
     /// A node is gone. Jobs running on it are removed from `running` and returned: the caller
     /// requeues them (`requeue`) or records them failed. O(running).
     public mutating func nodeLost(_ id: NodeID, now: Instant) throws(EngineError) -> [RunningJob] {
+        version &+= 1
         guard nodes.indices.contains(id) else { throw .unknownNode(id) }
         if nodes[id].status != .down { liveCapacityCPUs -= nodes[id].spec.capacity.cpus }
         setStatus(id, .down)
@@ -127,6 +134,7 @@ public struct ClusterState: Sendable {
 
     /// Puts a job in the queue. O(1) amortized (O(queue) if it arrives out of order).
     public mutating func submit(_ job: Job, now: Instant) {
+        version &+= 1
         for d in job.dependencies { watched.insert(d) }
         if !job.dependencies.isEmpty { queuedWithDependencies += 1 }
         queuedPerUser[job.user, default: 0] += 1
@@ -141,11 +149,23 @@ public struct ClusterState: Sendable {
     /// A job that lost its node or lease goes back to the queue at its original position.
     public mutating func requeue(_ job: Job, now: Instant) { submit(job, now: now) }
 
-    /// Records the outcome of a job finished elsewhere (rebuilding state from a database).
-    public mutating func recordOutcome(_ id: JobID, _ status: JobStatus) { outcomes[id] = status }
+    /// Records the outcome of a job finished elsewhere (rebuilding state from a database, or a
+    /// job that ended without running). Bumps `version`: dependants may become ready.
+    public mutating func recordOutcome(_ id: JobID, _ status: JobStatus) {
+        outcomes[id] = status
+        version &+= 1
+    }
+
+    /// Restores per-user usage saved before a restart (`UsageLedger.entries`), projected to `now`
+    /// with the rates they had; call before re-adopting running jobs, which add their rates.
+    public mutating func restoreUsage(_ entries: [UserID: UsageLedger.Entry], now: Instant) {
+        usage.restore(entries, now: now)
+        version &+= 1
+    }
 
     /// Starts a queued job on `allocation`. O(queue position + slices).
     public mutating func start(_ id: JobID, on allocation: Allocation, now: Instant) throws(EngineError) {
+        version &+= 1
         guard let qi = queue.firstIndex(where: { $0.id == id }) else { throw .unknownJob(id) }
         for s in allocation.slices {
             guard nodes.indices.contains(s.node) else { throw .unknownNode(s.node) }
@@ -161,6 +181,7 @@ public struct ClusterState: Sendable {
     /// decision order. Validates everything before changing anything.
     @discardableResult
     public mutating func startAll(_ decisions: [StartDecision], now: Instant) throws(EngineError) -> [RunningJob] {
+        version &+= 1
         guard !decisions.isEmpty else { return [] }
         var trial = freeByNode
         for d in decisions {
@@ -205,6 +226,7 @@ public struct ClusterState: Sendable {
 
     /// Re-attaches a job that is known to be running (rebuilding live state after a restart).
     public mutating func adoptRunning(_ job: Job, on allocation: Allocation, since start: Instant, now: Instant) {
+        version &+= 1
         if let i = queue.firstIndex(where: { $0.id == job.id }) {
             left(queue.remove(at: i))
         }
@@ -242,6 +264,7 @@ public struct ClusterState: Sendable {
     /// A running job ended. Returns its record. O(slices).
     @discardableResult
     public mutating func finish(_ id: JobID, status: JobStatus, now: Instant) throws(EngineError) -> RunningJob {
+        version &+= 1
         guard let r = running[id] else { throw .notRunning(id) }
         release(r, now: now)
         if keepAllOutcomes || watched.contains(id) { outcomes[id] = status }
@@ -254,6 +277,7 @@ public struct ClusterState: Sendable {
     /// outcome (`recordOutcome`). O(slices).
     @discardableResult
     public mutating func interrupt(_ id: JobID, now: Instant) throws(EngineError) -> RunningJob {
+        version &+= 1
         guard let r = running[id] else { throw .notRunning(id) }
         release(r, now: now)
         return r
@@ -262,6 +286,7 @@ public struct ClusterState: Sendable {
     /// Removes a queued job (cancelled, or failed because a dependency failed). O(queue).
     @discardableResult
     public mutating func dequeue(_ id: JobID, status: JobStatus) -> Job? {
+        version &+= 1
         guard let i = queue.firstIndex(where: { $0.id == id }) else { return nil }
         if keepAllOutcomes || watched.contains(id) { outcomes[id] = status }
         let job = queue.remove(at: i)

@@ -7,7 +7,12 @@ public enum TraceEvent: Sendable, Hashable {
     case nodeReturned(node: NodeID)
     case nodeDraining(node: NodeID)
     case submitted(job: Job, user: String)
+    /// A pass started the job: its resources are held from now (live: offered to the node).
     case started(job: JobID, attempt: Int, allocation: Allocation)
+    /// Live: the node's claim took the offer; the job's process starts now.
+    case claimed(job: JobID, attempt: Int, node: NodeID)
+    /// The node did not take the offer within the claim window; the job is requeued.
+    case withdrawn(job: JobID, attempt: Int)
     case finished(job: JobID, attempt: Int, status: JobStatus, exitCode: Int?)
     case leaseExpired(job: JobID, attempt: Int)
     case requeued(job: JobID)
@@ -20,7 +25,9 @@ public enum TraceEvent: Sendable, Hashable {
 
 /// First line of a trace.
 public struct TraceHeader: Sendable, Hashable {
-    public static let currentVersion = 1
+    /// 2: `started` is the pass's decision (resources held); live traces add `claimed` when the
+    /// node takes it, and `withdrawn` offers. 1: live `started` was the claim.
+    public static let currentVersion = 2
     public var version: Int = TraceHeader.currentVersion
     /// `sim` or `live`.
     public var source: String
@@ -70,6 +77,8 @@ extension TraceEvent {
         case .finished(let j, let attempt, let status, let code):
             s += "\"finished\",\"job\":\(j),\"attempt\":\(attempt),\"status\":\"\(status.rawValue)\""
             if let c = code { s += ",\"exit_code\":\(c)" }
+        case .claimed(let j, let attempt, let n): s += "\"claimed\",\"job\":\(j),\"attempt\":\(attempt),\"node\":\(n)"
+        case .withdrawn(let j, let attempt): s += "\"withdrawn\",\"job\":\(j),\"attempt\":\(attempt)"
         case .leaseExpired(let j, let attempt): s += "\"lease_expired\",\"job\":\(j),\"attempt\":\(attempt)"
         case .requeued(let j): s += "\"requeued\",\"job\":\(j)"
         case .cancelled(let j, let by): s += "\"cancelled\",\"job\":\(j),\"by\":\(jsonString(by))"

@@ -12,10 +12,16 @@ import Darwin
 /// `U(t) = U(t0)·d + r·(h/ln 2)·(1 − d)` with `d = 2^(−(t−t0)/h)` and `r` the processors running.
 /// With no half-life (`nil`), usage is the plain total. O(1) per update and per read.
 public struct UsageLedger: Sendable {
-    public struct Entry: Sendable {
+    public struct Entry: Sendable, Hashable {
         public var value: Double
         public var at: Instant
         public var rate: Int
+
+        public init(value: Double, at: Instant, rate: Int) {
+            self.value = value
+            self.at = at
+            self.rate = rate
+        }
     }
 
     public let halfLife: Micros?
@@ -46,6 +52,13 @@ public struct UsageLedger: Sendable {
         e.value = Self.project(e, to: now, halfLife: halfLife) + cpuSeconds
         e.at = now
         entries[user] = e
+    }
+
+    /// Replaces the ledger with saved entries, each projected to `now` at its saved rate and
+    /// then holding no rate (running jobs re-adopted afterwards add theirs).
+    public mutating func restore(_ saved: [UserID: Entry], now: Instant) {
+        entries = [:]
+        for (u, e) in saved { entries[u] = Entry(value: Self.project(e, to: max(now, e.at), halfLife: halfLife), at: max(now, e.at), rate: 0) }
     }
 
     static func project(_ e: Entry, to now: Instant, halfLife: Micros?) -> Double {

@@ -59,6 +59,9 @@ public actor Coordinator {
     public private(set) var batches = 0
     var nextWaiter: UInt64 = 0
     var tokenCache: [String: (Principal, Instant)] = [:]
+    /// The last instant handed to the core: instants are strictly increasing, so two operations
+    /// never share one and each gets its own pass, as the simulator would replay them.
+    var lastNow: Instant = 0
     public private(set) var shuttingDown = false
     var closed = false
 
@@ -70,6 +73,23 @@ public actor Coordinator {
         files = try FileStore(root: options.dataDir)
         core = try CoordinatorCore(config: options.config, snapshot: try store.snapshot(), now: clock())
         try store.setMeta("policy", options.config.policy)
+        // The first pass: a restarted coordinator offers its queue again.
+        try core.schedule(now: clock())
+    }
+
+    /// The instant of the next operation: the wall clock, but strictly after the last one.
+    func nextInstant() -> Instant {
+        let t = max(clock(), lastNow + 1)
+        lastNow = t
+        return t
+    }
+
+    /// The pass that follows every operation (`CoordinatorCore.schedule`). A pass that fails
+    /// (a policy bug) changes nothing and is logged; the operation itself stands.
+    func schedule(_ now: Instant) {
+        do { try core.measuredSchedule(now: now, ops: ops) } catch {
+            FileHandle.standardError.write(Data("deborgen coordinator: scheduling pass failed: \(error)\n".utf8))
+        }
     }
 
     /// Stops the database (after the server has stopped): waits for pending writes first.
@@ -95,8 +115,9 @@ public actor Coordinator {
     /// Runs one core operation and commits what it changed (even when it answers an error, e.g.
     /// an attempt found expired), returning only once that is on disk.
     func perform<T>(_ body: (inout CoordinatorCore, Instant) throws -> T) async throws -> T {
-        let now = clock()
+        let now = nextInstant()
         let result = Result { try body(&core, now) }
+        schedule(now)
         try await commit()
         return try result.get()
     }
@@ -158,8 +179,10 @@ public actor Coordinator {
     func reload() {
         _ = core.takeChanges()
         pending = []
-        if let snap = try? store.snapshot(), let c = try? CoordinatorCore(config: options.config, snapshot: snap, now: clock()) {
+        let now = nextInstant()
+        if let snap = try? store.snapshot(), let c = try? CoordinatorCore(config: options.config, snapshot: snap, now: now) {
             core = c
+            schedule(now)
         }
     }
 
@@ -214,8 +237,9 @@ public actor Coordinator {
 
     public func submit(_ spec: JobSpec, by who: Principal) async throws -> JSON {
         try require(who, [.admin, .submitter], "submit jobs")
-        let now = clock()
+        let now = nextInstant()
         let (job, copyFrom) = try core.submit(spec, by: who, now: now)
+        schedule(now)
         if let src = copyFrom {
             do { try files.copyOutputs(from: src, to: job.id) } catch {
                 files.removeJob(job.id)
@@ -319,14 +343,15 @@ public actor Coordinator {
     public func claim(_ id: Int, waitS: Int, by who: Principal) async throws -> JSON? {
         let deadline = ContinuousClock.now + .seconds(min(max(waitS, 0), options.maxClaimWait))
         while true {
-            if let g = try await perform({ try $0.measuredClaim(id, by: who, now: $1, ops: ops) }) {
+            if let g = try await perform({ try $0.claim(id, by: who, now: $1) }) {
                 return .object([("attempt_id", .string(g.attempt.id)), ("lease_expires_at", Timestamp.json(g.attempt.leaseExpiresAt)),
                                 ("lease_s", .double(Time.toSeconds(options.config.lease))),
                                 ("job", APIModels.jobJSON(g.job, attempts: nil, pending: nil))])
             }
             if shuttingDown || ContinuousClock.now >= deadline { return nil }
-            // Re-run the pass at least every 5 s: node hours open without any event.
-            await wait(until: min(deadline, ContinuousClock.now + .seconds(5)))
+            // Woken by any change (a pass may have offered this node work); the reaper's tick
+            // runs the passes that node hours and withdrawn offers need.
+            await wait(until: deadline)
         }
     }
 

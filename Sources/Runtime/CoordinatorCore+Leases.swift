@@ -13,7 +13,7 @@ extension CoordinatorCore {
             changes.append(.node(nodes[id]))
             trace(.nodeLost(node: id), now)
             for v in victims {
-                if let aid = runningAttempt[v.job.id] { expire(aid, .nodeLost, now, engineReleased: true) }
+                if let aid = runningAttempt[v.job.id] { expire(aid, .nodeLost, now, engineReleased: true) } else { requeueOffer(v.job, now) }
             }
         }
         for job in runningAttempt.keys.sorted() {
@@ -65,11 +65,12 @@ extension CoordinatorCore {
         var reasons: [JobID: PendingReason] = [:]
         var assigned: [JobID: NodeID] = [:]
         if !cluster.queue.isEmpty {
-            var p = policy
+            var p = dispatcher.policy
             let pass = p.schedule(cluster, now: now, explain: true)
             for (j, r) in pass.pending { reasons[j] = r }
             for d in pass.starts { assigned[d.job] = d.allocation.slices.first?.node }
         }
+        for o in dispatcher.offers.values { assigned[o.job] = o.node }
         explained = (version, now, reasons, assigned)
         return (reasons, assigned)
     }
@@ -80,7 +81,7 @@ extension CoordinatorCore {
         let (reasons, assigned) = explain(now: now)
         if let r = reasons[id] { return (r.code, r.description) }
         if let n = assigned[id] {
-            return ("assigned", "the policy starts it on node \(n) (\(nodes[n].name)) at that node's next claim")
+            return ("assigned", "offered to node \(n) (\(nodes[n].name)); it starts at that node's next claim")
         }
         // Not in the (possibly older) explanation: the engine's own O(1) checks.
         let ej = j.engineJob

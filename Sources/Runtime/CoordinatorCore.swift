@@ -12,6 +12,9 @@ public struct CoordinatorConfig: Sendable {
     public var heartbeatInterval: Micros = 5 * Time.second
     /// Write `pending` decision events into the trace when a job's reason changes.
     public var traceDecisions = true
+    /// How long a pass's offer waits for its node's claim before it is withdrawn and the job
+    /// requeued (`Dispatcher.claimWindow`).
+    public var claimWindow: Micros = 30 * Time.second
 
     public init(policy: String = "fcfs+easy", userCap: Int? = nil, lease: Micros = 30 * Time.second,
                 heartbeatInterval: Micros = 5 * Time.second) {
@@ -32,6 +35,8 @@ public enum Change: Sendable {
     case artifact(JobID, ArtifactInfo)
     /// Who did what (Audit.swift).
     case audit(AuditEntry)
+    /// A user's fair-share usage ledger entry (kept so a restart orders jobs as before).
+    case usage(UserID, UsageLedger.Entry)
 }
 
 /// What a claim returns: the new attempt and its job.
@@ -47,6 +52,7 @@ public struct Snapshot: Sendable {
     public var nodes: [NodeRecord] = []
     public var users: [(UserID, String)] = []
     public var artifacts: [(JobID, ArtifactInfo)] = []
+    public var usage: [UserID: UsageLedger.Entry] = [:]
     public init() {}
 }
 
@@ -55,12 +61,16 @@ public struct Snapshot: Sendable {
 /// only through its methods, and queues the resulting `Change`s (database rows and trace lines)
 /// for the shell to persist. No clock, no I/O: tests drive it with a fake clock.
 ///
-/// Scheduling is the engine's: a claim from node N runs the configured policy and starts the
-/// first job the policy decided to start on N (decisions for other nodes wait for their claims).
+/// Scheduling is the engine's `Dispatcher`, exactly as in the simulator: operations change the
+/// state, then `schedule(now:)` runs a pass if anything that can change a decision happened and
+/// applies all its starts as offers; a claim from node N takes N's oldest offer and does no
+/// policy work of its own.
 public struct CoordinatorCore: Sendable {
     public let config: CoordinatorConfig
     public internal(set) var cluster: ClusterState
-    var policy: any SchedulingPolicy
+    public internal(set) var dispatcher: Dispatcher
+    /// Fair-share usage as last handed to the shell to persist.
+    var savedUsage: [UserID: UsageLedger.Entry] = [:]
     /// Job `id` is at index `id - 1`: ids are dense and never reused.
     public internal(set) var jobs: [LiveJob] = []
     public internal(set) var attempts: [String: AttemptRecord] = [:]
@@ -86,11 +96,13 @@ public struct CoordinatorCore: Sendable {
     /// could not renew while the coordinator was down); nodes count as heard from at `now`.
     public init(config: CoordinatorConfig, snapshot: Snapshot = Snapshot(), now: Instant) throws {
         self.config = config
+        let policy: any SchedulingPolicy
         do {
             policy = try PolicyCatalog.make(config.policy, options: PolicyOptions(userCap: config.userCap))
         } catch {
             throw APIError.invalid("policy", error.description)
         }
+        dispatcher = Dispatcher(policy: policy, claimWindow: config.claimWindow, holdsOffers: true)
         cluster = ClusterState()
         cluster.keepAllOutcomes = true
         for (id, name) in snapshot.users { userIDs[name] = id }
@@ -106,6 +118,8 @@ public struct CoordinatorCore: Sendable {
             nodes.append(n)
             nodeByName[n.name] = id
         }
+        // Usage up to the restart, before running jobs are re-adopted (they add their rates).
+        cluster.restoreUsage(snapshot.usage, now: now)
         var running: [JobID: AttemptRecord] = [:]
         for var a in snapshot.attempts.sorted(by: { ($0.job, $0.number) < ($1.job, $1.number) }) {
             if a.state == .running {
@@ -144,12 +158,18 @@ public struct CoordinatorCore: Sendable {
             }
         }
         for (job, info) in snapshot.artifacts { artifacts[job, default: [:]][info.name] = info }
+        savedUsage = cluster.usage.entries
     }
 
     // MARK: bookkeeping
 
     /// The changes queued since the last call, in order; the shell persists them atomically.
     public mutating func takeChanges() -> [Change] {
+        let usage = cluster.usage.entries
+        if usage.count != savedUsage.count || usage.contains(where: { savedUsage[$0.key] != $0.value }) {
+            for (u, e) in usage.sorted(by: { $0.key < $1.key }) where savedUsage[u] != e { changes.append(.usage(u, e)) }
+            savedUsage = usage
+        }
         guard !changes.isEmpty else { return [] }
         let c = changes
         changes = []
@@ -230,7 +250,12 @@ public struct CoordinatorCore: Sendable {
         guard !j.state.isTerminal else { throw APIError.conflict("job \(id) already \(j.state.rawValue)") }
         let result = JobResult(status: .cancelled, reason: "cancelled", exitCode: nil, cancelledBy: who.name,
                                detail: "cancelled by \(who.name)")
-        if j.state == .queued {
+        if j.state == .queued && dispatcher.offers[id] != nil {
+            dispatcher.forget(id)
+            do { _ = try cluster.finish(id, status: .cancelled, now: now) } catch {
+                throw APIError.internalError("cancelling the offer of job \(id): \(error)")
+            }
+        } else if j.state == .queued {
             cluster.dequeue(id, status: .cancelled)
         } else if let aid = runningAttempt[id] {
             endAttempt(aid, .cancelled, now)
@@ -365,7 +390,7 @@ public struct CoordinatorCore: Sendable {
         changes.append(.node(nodes[id]))
         trace(.nodeLost(node: id), now)
         for v in victims {
-            guard let aid = runningAttempt[v.job.id] else { continue }
+            guard let aid = runningAttempt[v.job.id] else { requeueOffer(v.job, now); continue }
             endAttempt(aid, .nodeGone, now)
             retryOrFail(v.job.id, cause: "lease_expired", exitCode: nil, detail: "node \(id) unregistered", now)
         }
@@ -386,6 +411,14 @@ public struct CoordinatorCore: Sendable {
         case .draining: return n
         case .up:
             try? cluster.setDraining(id, true)
+            // Offers the node has not taken go back to the queue: it takes no new work.
+            for o in dispatcher.offers.values.filter({ $0.node == id }).sorted(by: { $0.seq < $1.seq }) {
+                do { _ = try dispatcher.withdraw(o.job, &cluster, now: now) } catch {
+                    throw APIError.internalError("withdrawing the offer of job \(o.job) from draining node \(id): \(error)")
+                }
+                trace(.withdrawn(job: o.job, attempt: jobs[o.job - 1].attempts + 1), now)
+                trace(.requeued(job: o.job), now)
+            }
             nodes[id].state = .draining
             changes.append(.node(nodes[id]))
             trace(.nodeDraining(node: id), now)
@@ -421,8 +454,8 @@ public struct CoordinatorCore: Sendable {
 
     // MARK: claims and attempts
 
-    /// POST /v1/nodes/{id}/claim: one policy pass; the first start it decided for this node
-    /// becomes a new attempt under a lease. Nil when the policy starts nothing here now.
+    /// POST /v1/nodes/{id}/claim: takes this node's oldest offer (decided by the last pass) as a
+    /// new attempt under a lease. Nil when no offer waits for this node. No policy work.
     public mutating func claim(_ id: NodeID, by who: Principal, now: Instant) throws -> ClaimGrant? {
         let n = try ownedNode(id, who)
         switch n.state {
@@ -432,28 +465,61 @@ public struct CoordinatorCore: Sendable {
         case .up: break
         }
         touch(id, now)
-        guard !cluster.queue.isEmpty else { return nil }
-        let pass = policy.schedule(cluster, now: now, explain: false)
-        if !pass.doomed.isEmpty { failDoomed(now) }
-        guard let d = pass.starts.first(where: { $0.allocation.slices.count == 1 && $0.allocation.slices[0].node == id })
-        else { return nil }
-        do { try cluster.start(d.job, on: d.allocation, now: now) } catch {
-            throw APIError.internalError("policy \(policy.name) made an impossible decision: \(error)")
-        }
-        jobs[d.job - 1].attempts += 1
-        jobs[d.job - 1].state = .running
-        if jobs[d.job - 1].startedAt == nil { jobs[d.job - 1].startedAt = now }
-        let number = jobs[d.job - 1].attempts
-        let a = AttemptRecord(id: AttemptRecord.makeID(job: d.job, number: number), job: d.job, number: number,
-                              node: id, resources: d.allocation.total, state: .running, startedAt: now,
+        guard let offer = dispatcher.firstOffer(for: id) else { return nil }
+        dispatcher.take(offer.job)
+        let jid = offer.job
+        jobs[jid - 1].attempts += 1
+        jobs[jid - 1].state = .running
+        if jobs[jid - 1].startedAt == nil { jobs[jid - 1].startedAt = now }
+        let number = jobs[jid - 1].attempts
+        let a = AttemptRecord(id: AttemptRecord.makeID(job: jid, number: number), job: jid, number: number,
+                              node: id, resources: offer.allocation.total, state: .running, startedAt: now,
                               endedAt: nil, leaseExpiresAt: now + config.lease, report: nil)
         attempts[a.id] = a
-        attemptsByJob[d.job, default: []].append(a.id)
-        runningAttempt[d.job] = a.id
-        save(job: d.job)
+        attemptsByJob[jid, default: []].append(a.id)
+        runningAttempt[jid] = a.id
+        save(job: jid)
         changes.append(.attempt(a))
-        trace(.started(job: d.job, attempt: number, allocation: d.allocation), now)
-        return ClaimGrant(attempt: a, job: jobs[d.job - 1])
+        trace(.claimed(job: jid, attempt: number, node: id), now)
+        return ClaimGrant(attempt: a, job: jobs[jid - 1])
+    }
+
+    /// The pass, if one is due (something changed, a node's hours opened): withdraws offers
+    /// past the claim window, runs the policy through the engine's `Dispatcher`, and turns its
+    /// starts into offers for the named nodes' claims. The shell calls it after every
+    /// operation; a driver with a virtual clock calls it once after all events of an instant,
+    /// as the simulator runs its pass. Returns whether a pass ran.
+    @discardableResult
+    public mutating func schedule(now: Instant) throws -> Bool {
+        do {
+            for o in try dispatcher.withdrawExpired(&cluster, now: now) {
+                trace(.withdrawn(job: o.job, attempt: jobs[o.job - 1].attempts + 1), now)
+                trace(.requeued(job: o.job), now)
+            }
+            guard let applied = try dispatcher.pass(&cluster, now: now) else { return false }
+            if let st = applied.solver { trace(.solved(st), now) }
+            for id in applied.doomed {
+                end(id, .failed, JobResult(status: .failed, reason: "dependency_failed", exitCode: nil, cancelledBy: nil,
+                                           detail: "a dependency did not succeed"), now)
+                trace(.finished(job: id, attempt: 0, status: .failed, exitCode: nil), now)
+            }
+            for r in applied.started {
+                guard r.allocation.slices.count == 1 else {
+                    throw APIError.internalError("policy \(dispatcher.policy.name) split job \(r.job.id) over nodes; a live job runs on one node")
+                }
+                trace(.started(job: r.job.id, attempt: jobs[r.job.id - 1].attempts + 1, allocation: r.allocation), now)
+            }
+            return true
+        } catch let e as EngineError {
+            throw APIError.internalError("policy \(dispatcher.policy.name) made an impossible decision at \(now): \(e)")
+        }
+    }
+
+    /// A job whose offer was voided by its node going away goes back to the queue.
+    mutating func requeueOffer(_ job: Job, _ now: Instant) {
+        dispatcher.forget(job.id)
+        cluster.requeue(job, now: now)
+        trace(.requeued(job: job.id), now)
     }
 
     /// The attempt if `who` may act for it (admin, or the worker owning its node).

@@ -85,7 +85,7 @@ extension Coordinator {
         p.histogram("deborgen_queue_wait_seconds", "Wait from submission to the first attempt's start (claim).", c.queueWait)
         p.family("deborgen_scheduling_decisions_total", "counter", "Policy passes run for claims, by outcome (started a job on the claiming node, or none).")
         for k in ["started", "none"] { p.sample("deborgen_scheduling_decisions_total", [("outcome", k)], Double(c.passes[k] ?? 0)) }
-        p.histogram("deborgen_scheduling_pass_seconds", "Time of one policy pass run for a claim.", c.passLatency)
+        p.histogram("deborgen_scheduling_pass_seconds", "Time of one policy pass, run when something that can change a decision happened.", c.passLatency)
 
         p.family("deborgen_attempts_started_total", "counter", "Attempts started (claims granted).")
         p.sample("deborgen_attempts_started_total", [], Double(c.attemptsStarted))

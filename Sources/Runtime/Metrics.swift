@@ -109,7 +109,7 @@ public final class Ops: @unchecked Sendable {
         }
     }
 
-    /// One policy pass run for a claim: how long it took and whether it started a job.
+    /// One policy pass (run after a change): how long it took and whether it started a job.
     func recordPass(seconds: Double, started: Bool) {
         locked {
             passLatency.observe(seconds)
@@ -208,16 +208,14 @@ struct StatusSession: Sendable {
 }
 
 extension CoordinatorCore {
-    /// `claim`, timing the policy pass it runs (none when the queue is empty or the node takes no work).
-    mutating func measuredClaim(_ id: NodeID, by who: Principal, now: Instant, ops: Ops) throws -> ClaimGrant? {
-        let runsPass = !cluster.queue.isEmpty && nodes.indices.contains(id) && nodes[id].state != .draining
-            && nodes[id].state != .gone
+    /// `schedule`, timing the policy pass when one runs.
+    mutating func measuredSchedule(now: Instant, ops: Ops) throws {
         let t0 = ContinuousClock.now
-        let g = try claim(id, by: who, now: now)
-        if runsPass {
+        let ran = try schedule(now: now)
+        if ran {
             let d = ContinuousClock.now - t0
-            ops.recordPass(seconds: Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18, started: g != nil)
+            ops.recordPass(seconds: Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18,
+                           started: !dispatcher.offers.isEmpty)
         }
-        return g
     }
 }

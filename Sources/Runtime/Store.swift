@@ -30,6 +30,10 @@ public final class Store {
         CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
         """,
         auditMigration,
+        // Fair-share usage per user (UsageLedger.Entry), so a restart orders jobs as before.
+        """
+        CREATE TABLE usage(user_id INTEGER PRIMARY KEY, value REAL NOT NULL, at INTEGER NOT NULL, rate INTEGER NOT NULL);
+        """,
     ]
 
     /// Opens (creating) `dir/coordinator.sqlite`. `durable`: `synchronous=FULL` (every commit
@@ -107,6 +111,9 @@ public final class Store {
                                [.int(Int64(job)), .text(a.name), .int(Int64(a.size)), .text(a.sha256), .text(a.attempt)])
                 case .audit(let e):
                     try insertAudit(e)
+                case .usage(let u, let e):
+                    try db.run("INSERT OR REPLACE INTO usage(user_id, value, at, rate) VALUES (?,?,?,?)",
+                               [.int(Int64(u)), .double(e.value), .int(e.at), .int(Int64(e.rate))])
                 }
             }
         }
@@ -154,6 +161,9 @@ public final class Store {
         }
         try db.query("SELECT job, name, size, sha256, attempt FROM artifacts ORDER BY job, name") { r in
             s.artifacts.append((Int(r.int(0)), ArtifactInfo(name: r.text(1), size: Int(r.int(2)), sha256: r.text(3), attempt: r.text(4))))
+        }
+        try db.query("SELECT user_id, value, at, rate FROM usage ORDER BY user_id") { r in
+            s.usage[Int(r.int(0))] = UsageLedger.Entry(value: r.double(1) ?? 0, at: r.int(2), rate: Int(r.int(3)))
         }
         return s
     }

@@ -66,8 +66,12 @@ public struct Replay {
 
     /// The dispatch delay is modelled for live traces only: a simulated trace has none by
     /// construction (what looks like one there is a policy keeping a node idle).
+    /// A live trace of format 2 records each attempt's own dispatch delay (offer → claim): the
+    /// replay uses those (`Workload.dispatchDelays`), and the mean only where one is missing.
+    /// Older live traces fall back to the mean.
     public init(_ run: TraceRun, modelDispatchDelay: Bool = true) {
         self.run = run
+        if !modelDispatchDelay { self.run.workload.dispatchDelays = [:] }
         self.dispatchDelay = modelDispatchDelay && run.source == "live" ? run.dispatchDelay : 0
     }
 
@@ -75,6 +79,20 @@ public struct Replay {
         var sim = Simulator(workload: run.workload, policy: policy, halfLife: halfLife)
         sim.dispatchDelay = dispatchDelay
         return sim.run()
+    }
+
+    /// Jobs of the trace that a replay did not run to an end (rejected as never fitting,
+    /// failed through a dependency, or still queued when nothing more could happen).
+    public static func notRun(_ r: SimulationResult) -> Int { r.rejected + r.dependencyFailed + r.unfinished }
+
+    /// A warning for each replay that did not run every job of the trace; empty when all ran.
+    public func warnings(_ replays: [SimulationResult]) -> [String] {
+        replays.compactMap { r in
+            let n = Self.notRun(r)
+            guard n > 0 else { return nil }
+            return "warning: the replay under \(r.policy) did not run \(n) of the trace's \(run.workload.jobs.count) jobs "
+                + "(\(r.rejected) fit no node of the trace, \(r.dependencyFailed) lost a dependency, \(r.unfinished) still queued at the end)"
+        }
     }
 
     /// The observed run as a result row, so it prints and writes like a simulated one.
@@ -88,17 +106,17 @@ public struct Replay {
 
     /// A table of the observed row, each replay, and each replay's differences from observed.
     public static func table(observed: SimulationResult, replays: [SimulationResult]) -> String {
-        var rows = [["run", "jobs", "wait avg s", "wait p95 s", "bsld avg", "util %", "Δ wait avg", "Δ wait p95", "Δ util pts"]]
-        func r(_ s: RunSummary) -> [String] {
-            ["\(s.jobs)", String(format: "%.1f", s.meanWait), String(format: "%.1f", s.p95Wait),
+        var rows = [["run", "jobs", "not run", "wait avg s", "wait p95 s", "bsld avg", "util %", "Δ wait avg", "Δ wait p95", "Δ util pts"]]
+        func r(_ s: RunSummary, _ notRun: Int) -> [String] {
+            ["\(s.jobs)", "\(notRun)", String(format: "%.1f", s.meanWait), String(format: "%.1f", s.p95Wait),
              String(format: "%.2f", s.meanBoundedSlowdown), String(format: "%.2f", s.utilization * 100)]
         }
         let o = observed.summary
-        rows.append([observed.policy] + r(o) + ["", "", ""])
+        rows.append([observed.policy] + r(o, 0) + ["", "", ""])
         for x in replays {
             let s = x.summary
             func pct(_ a: Double, _ b: Double) -> String { a == 0 ? (b == 0 ? "0%" : "n/a") : String(format: "%+.1f%%", (b - a) / a * 100) }
-            rows.append(["replay: \(x.policy)"] + r(s) + [pct(o.meanWait, s.meanWait), pct(o.p95Wait, s.p95Wait),
+            rows.append(["replay: \(x.policy)"] + r(s, notRun(x)) + [pct(o.meanWait, s.meanWait), pct(o.p95Wait, s.p95Wait),
                                                           String(format: "%+.2f", (s.utilization - o.utilization) * 100)])
         }
         return Report.textTable(rows)

@@ -46,6 +46,9 @@ public struct Simulator {
     /// Time from a start decision until the job really begins (live: claim polling and
     /// dispatch). Resources are held from the decision; the record's start is decision + delay.
     public var dispatchDelay: Micros = 0
+    /// How long an offer waits for its node before it is withdrawn (`Dispatcher.claimWindow`);
+    /// only a dispatch delay longer than this makes a difference.
+    public var claimWindow: Micros?
     /// Called every `progressEvery` events with (events, finished jobs).
     public var progress: ((Int, Int) -> Void)?
     public var progressEvery = 1_000_000
@@ -61,7 +64,7 @@ public struct Simulator {
         let began = clock.now
         let w = workload
         // A run never changes the simulator's policy value: rerunning starts from the same state.
-        var policy = self.policy
+        let policy = self.policy
         var state = ClusterState(halfLife: halfLife, shares: w.shares)
         state.keepAllOutcomes = w.jobs.contains { !$0.dependencies.isEmpty }
         let t0 = w.jobs.first?.submit ?? 0
@@ -81,9 +84,21 @@ public struct Simulator {
         }
         var failuresLeft = w.failedAttempts
         var failingAttempt = Set<JobID>()
-        // Jobs that could never run anywhere are rejected on arrival, not left to loop.
+        // Jobs that no node of the workload could ever host, even nodes that join later, are
+        // rejected on arrival rather than left to wait forever.
         var everHost = [Bool](repeating: true, count: w.jobs.count)
-        for (i, j) in w.jobs.enumerated() where !state.couldEverHost(j.request) { everHost[i] = false }
+        if !joinsLater.isEmpty {
+            var all = ClusterState(halfLife: nil)
+            for spec in w.nodes { all.nodeJoined(spec, now: t0) }
+            for (i, j) in w.jobs.enumerated() where !all.couldEverHost(j.request) { everHost[i] = false }
+        } else {
+            for (i, j) in w.jobs.enumerated() where !state.couldEverHost(j.request) { everHost[i] = false }
+        }
+        var dispatcher = Dispatcher(policy: policy, claimWindow: claimWindow, holdsOffers: false)
+        var delays = w.dispatchDelays
+        /// Per job: the dispatch delay of its running attempt, when the workload gives per-job delays.
+        var delayOf: [JobID: Micros] = [:]
+        var withdrawing = Set<JobID>()
 
         var heap = EventHeap()
         var seq = 0
@@ -120,6 +135,19 @@ public struct Simulator {
                         guard token[e.payload] == e.seq else { continue }
                         token[e.payload] = nil
                     }
+                    if withdrawing.remove(e.payload) != nil {
+                        // Its node did not take the offer within the claim window.
+                        do {
+                            let r = try dispatcher.withdraw(e.payload, &state, now: now)
+                            delayOf[e.payload] = nil
+                            restarts += 1
+                            trace?.write(TraceEvent.withdrawn(job: r.job.id, attempt: attempts[r.job.id] ?? 1).jsonLine(at: now))
+                            trace?.write(TraceEvent.requeued(job: r.job.id).jsonLine(at: now))
+                        } catch {
+                            preconditionFailure("withdrawing the offer of job \(e.payload) at \(now): \(error)")
+                        }
+                        continue
+                    }
                     if failingAttempt.remove(e.payload) != nil {
                         // A replayed failed attempt: it ends, the job goes back to the queue.
                         guard let r = try? state.interrupt(e.payload, now: now) else { continue }
@@ -133,8 +161,9 @@ public struct Simulator {
                     }
                     let status = statusOf.removeValue(forKey: e.payload) ?? .succeeded
                     guard let r = try? state.finish(e.payload, status: status, now: now) else { continue }
+                    let delay = delayOf.removeValue(forKey: r.job.id) ?? dispatchDelay
                     records.append(JobRecord(id: r.job.id, user: r.job.user, cpus: r.allocation.total.cpus,
-                                             submit: r.job.submit, start: min(r.start + dispatchDelay, now), end: now,
+                                             submit: r.job.submit, start: min(r.start + delay, now), end: now,
                                              estimate: r.job.estimate, status: status))
                     trace?.write(TraceEvent.finished(job: r.job.id, attempt: attempts[r.job.id] ?? 1, status: status,
                                                      exitCode: nil).jsonLine(at: now))
@@ -151,6 +180,8 @@ public struct Simulator {
                             statusOf[v.job.id] = nil
                             token[v.job.id] = nil
                             failingAttempt.remove(v.job.id)
+                            withdrawing.remove(v.job.id)
+                            delayOf[v.job.id] = nil
                             restarts += 1
                             state.requeue(v.job, now: now)
                             trace?.write(TraceEvent.requeued(job: v.job.id).jsonLine(at: now))
@@ -175,30 +206,48 @@ public struct Simulator {
                 if everHost[next] {
                     state.submit(j, now: now)
                 } else {
+                    // Not a state change, but an event of this instant: it gets its pass, as
+                    // the live coordinator's does for a job no node can take.
+                    dispatcher.markChanged()
                     rejected += 1
                     trace?.write(TraceEvent.rejected(job: j.id, reason: .neverEligible).jsonLine(at: now))
                 }
                 next += 1
             }
-            // 3. one scheduling pass
-            guard !state.queue.isEmpty else { continue }
+            // 3. one scheduling pass, if anything that can change a decision happened
+            let applied: AppliedPass
+            do {
+                guard let a = try dispatcher.pass(&state, now: now, explain: traceDecisions) else { continue }
+                applied = a
+            } catch {
+                preconditionFailure("policy \(policy.name) made an impossible decision at \(now): \(error)")
+            }
             passes += 1
-            let pass = policy.schedule(state, now: now, explain: traceDecisions)
-            if let st = pass.solver {
+            if let st = applied.solver {
                 solver.append(st)
                 trace?.write(TraceEvent.solved(st).jsonLine(at: now))
             }
-            for d in pass.doomed {
-                if state.dequeue(d, status: .failed) != nil {
-                    depFailed += 1
-                    trace?.write(TraceEvent.finished(job: d, attempt: 0, status: .failed, exitCode: nil).jsonLine(at: now))
+            for d in applied.doomed {
+                depFailed += 1
+                trace?.write(TraceEvent.finished(job: d, attempt: 0, status: .failed, exitCode: nil).jsonLine(at: now))
+            }
+            for r in applied.started {
+                let attempt = (attempts[r.job.id] ?? 0) + 1
+                if attempt > 1 || restarts > 0 { attempts[r.job.id] = attempt }
+                var delay = dispatchDelay
+                if !delays.isEmpty, var left = delays[r.job.id], !left.isEmpty {
+                    delay = left.removeFirst()
+                    delays[r.job.id] = left
                 }
-            }
-            let started: [RunningJob]
-            do { started = try state.startAll(pass.starts, now: now) } catch {
-                preconditionFailure("policy \(policy.name) made an impossible decision at \(now): \(error)")
-            }
-            for r in started {
+                if delay != dispatchDelay { delayOf[r.job.id] = delay }
+                if tracksTokens { token[r.job.id] = seq }
+                trace?.write(TraceEvent.started(job: r.job.id, attempt: attempt, allocation: r.allocation).jsonLine(at: now))
+                if let at = dispatcher.withdrawnAt(decidedAt: now, delay: delay) {
+                    withdrawing.insert(r.job.id)
+                    heap.push(SimEvent(time: at, kind: .finish, seq: seq, payload: r.job.id))
+                    seq += 1
+                    continue
+                }
                 var duration = r.job.runtime
                 if anySlowNodes {
                     let speed = r.allocation.slices.map { speeds[$0.node] }.min() ?? 1
@@ -210,38 +259,27 @@ public struct Simulator {
                     status = .timeout
                 }
                 if var left = failuresLeft[r.job.id], !left.isEmpty {
-                    // Replay a failed attempt first (its observed duration).
-                    duration = left.removeFirst()
+                    // Replay a failed attempt first: its observed duration from the decision.
+                    duration = left.removeFirst() - delay
                     failuresLeft[r.job.id] = left
                     failingAttempt.insert(r.job.id)
                     status = .succeeded
                 }
-                duration += dispatchDelay
+                duration += delay
                 if status != .succeeded { statusOf[r.job.id] = status }
-                let attempt = (attempts[r.job.id] ?? 0) + 1
-                if attempt > 1 || restarts > 0 { attempts[r.job.id] = attempt }
-                if tracksTokens { token[r.job.id] = seq }
                 heap.push(SimEvent(time: now + duration, kind: .finish, seq: seq, payload: r.job.id))
                 seq += 1
-                trace?.write(TraceEvent.started(job: r.job.id, attempt: attempt, allocation: r.allocation).jsonLine(at: now))
             }
             // A window opening is not an event: if jobs still wait and a node is closed only by
             // its hours, wake up when the first such window opens.
-            if !state.queue.isEmpty && !state.nodesWithHours.isEmpty {
-                var opening = Instant.max
-                for n in state.nodesWithHours where state.nodes[n].status == .up {
-                    let h = state.nodes[n].spec.hours!
-                    if !h.contains(now) { opening = min(opening, h.nextOpening(after: now)) }
-                }
-                if opening != .max && opening > now && (nextWake <= now || opening < nextWake) {
-                    heap.push(SimEvent(time: opening, kind: .wake, seq: seq, payload: 0))
-                    seq += 1
-                    nextWake = opening
-                }
+            if let opening = dispatcher.nextWake, nextWake <= now || opening < nextWake {
+                heap.push(SimEvent(time: opening, kind: .wake, seq: seq, payload: 0))
+                seq += 1
+                nextWake = opening
             }
             if traceDecisions, let trace {
-                for (j, at) in pass.reservations { trace.write(TraceEvent.reserved(job: j, at: at).jsonLine(at: now)) }
-                for (j, reason) in pass.pending { trace.write(TraceEvent.pending(job: j, reason: reason).jsonLine(at: now)) }
+                for (j, at) in applied.reservations { trace.write(TraceEvent.reserved(job: j, at: at).jsonLine(at: now)) }
+                for (j, reason) in applied.pending { trace.write(TraceEvent.pending(job: j, reason: reason).jsonLine(at: now)) }
             }
             if let progress, events >= nextProgress {
                 progress(events, records.count)

@@ -19,7 +19,12 @@ public struct TraceRun: Sendable {
     /// Lease expiries and requeues seen.
     public var leaseExpiries: Int
     public var requeues: Int
+    /// Offers withdrawn because their node did not claim them in time.
+    public var withdrawals: Int
     public var lines: Int
+    /// The trace records when each offer was claimed (live, version 2): the replay uses each
+    /// attempt's own dispatch delay (`Workload.dispatchDelays`) instead of the mean.
+    public var perJobDelays: Bool
 
     /// Observed dispatch delay: for each started attempt, the time from when it could have
     /// started (its submit, or the last end on any node it used, or its node joining) to its
@@ -84,7 +89,13 @@ extension TraceRun {
         var lastEndOnNode: [NodeID: Instant] = [:]
         var joinedAt: [NodeID: Instant] = [:]
         var delays: [Micros] = []
-        var leaseExpiries = 0, requeues = 0
+        // Version 2 live traces: when each attempt's offer was claimed, and each job's
+        // per-attempt dispatch delays (claim − offer).
+        var claimedAt: [JobID: Instant] = [:]
+        var jobDelays: [JobID: [Micros]] = [:]
+        var lastOffer: [JobID: Instant] = [:]
+        let liveV2 = version >= 2 && header["source"] as? String == "live"
+        var leaseExpiries = 0, requeues = 0, withdrawals = 0
         var firstTime: Instant?
         var lastT = Instant.min
 
@@ -152,24 +163,37 @@ extension TraceRun {
                 }
                 starts[j, default: []].append((t, ns))
                 startAlloc[j] = (t, slices.reduce(0) { $0 + ($1.count > 1 ? $1[1] : 0) })
-                let ready = ([jobs[j]!.submit] + ns.map { max(lastEndOnNode[$0] ?? .min, joinedAt[$0] ?? .min) }).max()!
-                delays.append(max(0, t - ready))
+                if version < 2 || header["source"] as? String != "live" {
+                    let ready = ([jobs[j]!.submit] + ns.map { max(lastEndOnNode[$0] ?? .min, joinedAt[$0] ?? .min) }).max()!
+                    delays.append(max(0, t - ready))
+                }
+            case "claimed":
+                let j = try job()
+                guard let s = startAlloc[j] else { throw TraceError("\(name):\(k + 1): job \(j) was claimed but not started") }
+                claimedAt[j] = t
+                delays.append(t - s.t)
+                jobDelays[j, default: []].append(t - s.t)
             case "finished":
                 let j = try job()
                 let status = JobStatus(rawValue: o["status"] as? String ?? "") ?? .failed
                 guard let s = startAlloc.removeValue(forKey: j) else { continue } // never ran (dependency)
                 for n in starts[j]?.last?.nodes ?? [] { lastEndOnNode[n] = t }
-                observed[j] = JobRecord(id: j, user: jobs[j]!.user, cpus: s.cpus, submit: jobs[j]!.submit, start: s.t,
+                // The job began when its node took it (live, version 2), else at the decision.
+                let began = claimedAt.removeValue(forKey: j) ?? s.t
+                lastOffer[j] = s.t
+                observed[j] = JobRecord(id: j, user: jobs[j]!.user, cpus: s.cpus, submit: jobs[j]!.submit, start: began,
                                         end: t, estimate: jobs[j]!.estimate, status: status)
-            case "lease_expired", "requeued":
+            case "lease_expired", "requeued", "withdrawn":
                 let j = try job()
-                if ev == "lease_expired" { leaseExpiries += 1 } else { requeues += 1 }
+                if ev == "lease_expired" { leaseExpiries += 1 } else if ev == "requeued" { requeues += 1 } else { withdrawals += 1 }
                 if let s = startAlloc.removeValue(forKey: j) {
+                    // An offer never claimed had no dispatch delay of its own.
+                    if claimedAt.removeValue(forKey: j) == nil && liveV2 { jobDelays[j, default: []].append(0) }
                     failed[j, default: []].append(t - s.t)
                     for n in starts[j]?.last?.nodes ?? [] { lastEndOnNode[n] = t }
                 } else if let o = observed[j], ev == "requeued" {
                     // The coordinator writes a retried failure as `finished` then `requeued`.
-                    failed[j, default: []].append(o.end - o.start)
+                    failed[j, default: []].append(o.end - (lastOffer[j] ?? o.start))
                 }
                 observed[j] = nil
             case "cancelled", "rejected", "reserved", "pending", "solved":
@@ -184,6 +208,7 @@ extension TraceRun {
         for id in jobOrder {
             var j = jobs[id]!
             if let r = observed[id] {
+                // What the last attempt ran, from when its process began.
                 if j.runtime == 0 { j.runtime = r.end - r.start }
             } else if j.runtime == 0 {
                 continue // never finished live: nothing to replay
@@ -192,10 +217,12 @@ extension TraceRun {
         }
         var w = Workload(name: name, jobs: list, users: users, nodes: nodes, nodeEvents: nodeEvents)
         w.failedAttempts = failed
+        if liveV2 { w.dispatchDelays = jobDelays.filter { !$0.value.isEmpty } }
         return TraceRun(source: header["source"] as? String ?? "?", policy: header["policy"] as? String ?? "?",
                         origin: header["origin"] as? String ?? "", workload: w,
                         observed: observed.values.sorted { $0.id < $1.id }, starts: starts,
-                        leaseExpiries: leaseExpiries, requeues: requeues, lines: lines.count,
+                        leaseExpiries: leaseExpiries, requeues: requeues, withdrawals: withdrawals, lines: lines.count,
+                        perJobDelays: liveV2,
                         dispatchDelay: delays.isEmpty ? 0 : delays.reduce(0, +) / Micros(delays.count))
     }
 }

@@ -35,6 +35,10 @@ public struct Workload: Sendable {
     /// Attempts that failed before the job's final one, as durations, in order (replayed live
     /// failures: an attempt runs this long, then the job is requeued).
     public var failedAttempts: [JobID: [Micros]] = [:]
+    /// Per job, the dispatch delay of each attempt in order (from a live trace: the time from
+    /// the pass that offered it to the node's claim). Attempts without one use the simulator's
+    /// `dispatchDelay`.
+    public var dispatchDelays: [JobID: [Micros]] = [:]
 
     public init(name: String, jobs: [Job], users: [String], nodes: [NodeSpec], nodeEvents: [NodeEvent] = [],
                 shares: [UserID: Double] = [:], killAtEstimate: Bool = false, dropped: [String: Int] = [:]) {

@@ -13,6 +13,7 @@ final class LocalCooperative: @unchecked Sendable {
     private(set) var workerToken = ""
     private(set) var coordinator: ChildProcess?
     private(set) var workers: [(name: String, process: ChildProcess)] = []
+    private var workerArgs: [String: [String]] = [:]
     let quiet: Bool
 
     init(dataDir: String, port: Int, quiet: Bool = false) {
@@ -94,12 +95,30 @@ final class LocalCooperative: @unchecked Sendable {
     }
 
     func startWorkers(_ n: Int, cpusEach: Int, extra: [String] = []) throws {
-        for i in 1...max(1, n) {
-            let name = "local-\(i)"
-            let args = ["worker", "--coordinator", url, "--token", workerToken, "--name", name, "--cpus", String(cpusEach),
-                        "--work-dir", dataDir + "/workers/" + name, "--grace", "10"] + extra
-            workers.append((name, try spawn(args, log: dataDir + "/\(name).log")))
+        for i in 1...max(1, n) { try startWorker(name: "local-\(i)", cpus: cpusEach, extra: extra) }
+    }
+
+    /// Starts one worker of this binary, logging to `DATA/NAME.log`.
+    func startWorker(name: String, cpus: Int, labels: [String] = [], extra: [String] = []) throws {
+        var args = ["worker", "--coordinator", url, "--token", workerToken, "--name", name, "--cpus", String(cpus),
+                    "--work-dir", dataDir + "/workers/" + name, "--grace", "10"]
+        if !labels.isEmpty { args += ["--labels", labels.joined(separator: ",")] }
+        args += extra
+        workerArgs[name] = args
+        workers.append((name, try spawn(args, log: dataDir + "/\(name).log")))
+    }
+
+    /// SIGKILLs a worker (its jobs die with it; their leases expire) and starts it again with
+    /// the same name and arguments after `seconds`.
+    func restartWorker(named name: String, after seconds: Double) async throws {
+        guard let i = workers.firstIndex(where: { $0.name == name }), let args = workerArgs[name] else {
+            throw CLIError("no worker named \(name)")
         }
+        let p = workers[i].process
+        p.kill(SIGKILL)
+        _ = await p.wait()
+        try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+        workers[i] = (name, try spawn(args, log: dataDir + "/\(name).log"))
     }
 
     /// Stops the workers (SIGTERM: they drain and unregister), then the coordinator.

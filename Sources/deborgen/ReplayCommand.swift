@@ -47,12 +47,17 @@ struct ReplayCommand: ParsableCommand {
         }
         let hl: Micros? = halfLife == "none" ? nil : Time.parseDuration(halfLife)
         let replay = Replay(t, modelDispatchDelay: !noDispatchDelay)
-        print("trace: \(trace) (\(t.source), policy \(t.policy), \(t.workload.jobs.count) jobs, \(t.workload.nodes.count) nodes, \(t.leaseExpiries) lease expiries, \(t.requeues) requeues)")
-        print(String(format: "dispatch delay modelled: %.3f s (mean observed: %.3f s)",
-                     Time.toSeconds(replay.dispatchDelay), Time.toSeconds(t.dispatchDelay)))
+        print("trace: \(trace) (\(t.source), policy \(t.policy), \(t.workload.jobs.count) jobs, \(t.workload.nodes.count) nodes, \(t.leaseExpiries) lease expiries, \(t.requeues) requeues, \(t.withdrawals) withdrawn offers)")
+        if t.perJobDelays && !noDispatchDelay {
+            print(String(format: "dispatch delay modelled: each attempt's own (offer → claim), mean %.3f s", Time.toSeconds(t.dispatchDelay)))
+        } else {
+            print(String(format: "dispatch delay modelled: %.3f s (mean observed: %.3f s)",
+                         Time.toSeconds(replay.dispatchDelay), Time.toSeconds(t.dispatchDelay)))
+        }
         let observed = replay.observedResult
         let results = policies.map { replay.simulate($0, halfLife: hl) }
         print(Replay.table(observed: observed, replays: results))
+        for w in replay.warnings(results) { warn(w) }
         for (r, p) in zip(results, policies) where p.name == (try? PolicyCatalog.make(t.policy).name) {
             let f = Fidelity.compare(observed: t.observed, simulated: r.records, processors: t.workload.processors)
             print("\nfidelity of the replay under the policy that ran (\(p.name)):")

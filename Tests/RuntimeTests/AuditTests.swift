@@ -72,6 +72,7 @@ import Testing
         spec.cpus = 2
         _ = try core.submit(spec, by: alice, now: 10 * s)   // job 1
         _ = try core.submit(spec, by: alice, now: 10 * s)   // job 2
+        try core.schedule(now: 10 * s)                       // offers both to node 0
         let g = try #require(try core.claim(0, by: worker, now: 20 * s))
         _ = try core.claim(0, by: worker, now: 25 * s)
         _ = try core.report(g.attempt.id, AttemptReport(exitCode: 0, outcome: "exited"), by: worker, now: 40 * s)

@@ -19,7 +19,9 @@ struct CoreHarness {
         core = try CoordinatorCore(config: CoordinatorConfig(policy: policy, userCap: userCap, lease: lease), now: 1_000 * Time.second)
     }
 
+    /// Runs the pass that follows every operation in the shell, then takes the changes.
     mutating func drain() {
+        do { try core.schedule(now: now) } catch { Issue.record("scheduling pass failed: \(error)") }
         for c in core.takeChanges() {
             drained.append(c)
             if case .trace(_, let l) = c { traced.append(l) }

@@ -34,7 +34,9 @@ import Testing
         try persist()
 
         let later = h.now + 5 * Time.second
-        let rebuilt = try CoordinatorCore(config: h.core.config, snapshot: try store.snapshot(), now: later)
+        var rebuilt = try CoordinatorCore(config: h.core.config, snapshot: try store.snapshot(), now: later)
+        // Offers are not persisted: the restarted coordinator's first pass offers its queue again.
+        try rebuilt.schedule(now: later)
         #expect(rebuilt.jobs.count == 3)
         for (x, y) in zip(rebuilt.jobs, h.core.jobs) {
             #expect(x.state == y.state && x.spec == y.spec && x.result == y.result && x.attempts == y.attempts && x.user == y.user)
