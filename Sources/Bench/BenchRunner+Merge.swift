@@ -78,7 +78,7 @@ extension BenchRunner {
                              + "run deborgen bench run \(e.file) --shard \(missing[0])/\(n) (and the others), then merge again")
         }
         let cells = e.cells
-        let ids = cells.map { $0.id(salt: e.salt(for: $0)) }
+        let ids = cells.map { $0.shardID(salt: e.salt(for: $0)) }
         let owners = ShardSpec.owners(of: cells, count: n)
         for i in 1...n {
             let f = byIndex[i]!

@@ -74,7 +74,7 @@ extension BenchRunner {
         let e = experiment
         let dir = ((directory ?? shardsDirectory) as NSString).appendingPathComponent(shard.directoryName)
         let cells = e.cells
-        let ids = cells.map { $0.id(salt: e.salt(for: $0)) }
+        let ids = cells.map { $0.shardID(salt: e.salt(for: $0)) }
         let selected = shard.select(cells)
         var manifest = ShardManifest(format: ShardManifest.formatName, version: 1, experiment: e.name, experimentFile: e.file,
                                      experimentFingerprint: try e.fingerprint(), buildVersion: version,

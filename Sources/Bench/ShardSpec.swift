@@ -62,3 +62,15 @@ public struct ShardError: Error, CustomStringConvertible, Sendable {
     public init(_ message: String) { self.message = message }
     public var description: String { message }
 }
+
+extension Cell {
+    /// The cell's id as shard directories store it: `id(salt:)` with every character outside
+    /// `[A-Za-z0-9._-]` replaced by `-`, so a shard directory can travel as a cooperative job's
+    /// artifacts (whose names allow only those). The id's hash suffix keeps it unique.
+    func shardID(salt: String) -> String {
+        String(id(salt: salt).unicodeScalars.map { u -> Character in
+            let ok = (u >= "a" && u <= "z") || (u >= "A" && u <= "Z") || (u >= "0" && u <= "9") || u == "." || u == "_" || u == "-"
+            return ok ? Character(u) : "-"
+        })
+    }
+}

@@ -91,6 +91,9 @@ import Sim
         // Shard 2 "killed" halfway: one cell gone and the manifest not finished.
         let shard2 = runner.shardsDirectory + "/shard-2-of-3"
         var m = try ShardManifest.read(shard2 + "/shard.json")
+        // Cell directories are valid artifact names (fcfs+easy's '+' is not), so shards travel as artifacts.
+        #expect(m.cells.allSatisfy { $0.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) } })
+        #expect(m.cells.contains { $0.contains("fcfs-easy") })
         try FileManager.default.removeItem(atPath: shard2 + "/cells/" + m.cells[1])
         m.complete = false
         try m.write(shard2 + "/shard.json")
