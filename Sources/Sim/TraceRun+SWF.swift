@@ -46,7 +46,7 @@ extension TraceRun {
         out += "; Installation: \(origin.isEmpty ? "unknown" : origin.replacingOccurrences(of: "\n", with: " "))\n"
         out += "; Information: docs/trace-format.md (deborgen); policy \(policy)\n"
         out += "; Conversion: deborgen trace export --format swf, from a version-\(TraceHeader.currentVersion) deborgen trace (\(source))\n"
-        out += "; Acknowledge: times are whole seconds relative to the first submission; one line per job that ran, with its last attempt\n"
+        out += "; Note: times are whole seconds relative to the first submission; one line per job that ran, with its last attempt\n"
         if source == "live" {
             out += "; UnixStartTime: \(t0 / Time.second)\n; TimeZoneString: UTC\n"
         } else {

@@ -44,7 +44,7 @@ struct TraceCommand: ParsableCommand {
 
         func run() throws {
             if let trace {
-                guard FileManager.default.fileExists(atPath: trace) else { throw ValidationError("\(trace): no such file") }
+                guard FileManager.default.fileExists(atPath: trace) else { throw CLIError("\(trace): no such file") }
                 if format == .jsonl {
                     guard let data = FileManager.default.contents(atPath: trace) else { throw CLIError("cannot read \(trace)") }
                     try write(data)
@@ -56,7 +56,7 @@ struct TraceCommand: ParsableCommand {
                 return
             }
             guard let dataDir, FileManager.default.fileExists(atPath: dataDir + "/coordinator.sqlite") else {
-                throw ValidationError("no coordinator database in \(dataDir ?? "")")
+                throw CLIError("no coordinator database in \(dataDir ?? "") (coordinator.sqlite); is it the --data-dir the coordinator was started with?")
             }
             let s = try Store(directory: dataDir)
             defer { s.close() }
