@@ -15,6 +15,9 @@ public struct BenchRunner: Sendable {
     /// `results/<experiment>` by default.
     public var resultsDirectory: String
     public var store: CellStore
+    /// Where `run(shard:)` writes shard directories and `merge(from:)` looks for them by
+    /// default: `<cache>/<experiment>/shards`.
+    public var shardsDirectory: String
     public var parallelism: Int
     /// The command that made the results, written into the report.
     public var command: String
@@ -24,8 +27,9 @@ public struct BenchRunner: Sendable {
         self.experiment = experiment
         csvDirectory = (root as NSString).appendingPathComponent("notebooks-csv/\(experiment.name)")
         resultsDirectory = (root as NSString).appendingPathComponent("results/\(experiment.name)")
-        store = CellStore(directory: ((cacheRoot ?? (root as NSString).appendingPathComponent(".bench")) as NSString)
-            .appendingPathComponent("\(experiment.name)/cells"))
+        let cache = ((cacheRoot ?? (root as NSString).appendingPathComponent(".bench")) as NSString).appendingPathComponent(experiment.name)
+        store = CellStore(directory: (cache as NSString).appendingPathComponent("cells"))
+        shardsDirectory = (cache as NSString).appendingPathComponent("shards")
         self.parallelism = max(1, parallelism)
         self.command = command
     }
@@ -57,20 +61,33 @@ public struct BenchRunner: Sendable {
 
     /// Runs every cell not already stored, then writes the CSV files and the report.
     public func run(progress: (@Sendable (Progress) -> Void)? = nil) async throws -> Outcome {
+        let e = experiment
+        let cells = e.cells
+        let ids = cells.map { $0.id(salt: e.salt(for: $0)) }
+        let (computed, wall) = try await compute(Array(cells.indices), of: cells, ids: ids, progress: progress)
+        let results = try ids.map { try store.load($0) }
+        let written = try BenchOutput(experiment: e, cells: cells, results: results, command: command)
+            .write(csvDirectory: csvDirectory, resultsDirectory: resultsDirectory)
+        return Outcome(cells: cells.count, computed: computed, wallSeconds: wall, files: written)
+    }
+
+    /// Computes the cells at `selected` (indices into `cells`) that the store does not hold yet,
+    /// `parallelism` at a time, storing each as it finishes. Returns the ids computed and the
+    /// seconds it took.
+    func compute(_ selected: [Int], of cells: [Cell], ids: [String],
+                 progress: (@Sendable (Progress) -> Void)?) async throws -> (computed: [String], seconds: Double) {
         let clock = ContinuousClock()
         let began = clock.now
         let e = experiment
         let files = try e.loadFiles()
-        let cells = e.cells
-        let ids = cells.map { $0.id(salt: e.salt(for: $0)) }
         let store = self.store
-        let pending = cells.indices.filter { !store.has(ids[$0]) }
+        let pending = selected.filter { !store.has(ids[$0]) }
         var computed: [String] = []
         func seconds() -> Double {
             let c = (clock.now - began).components
             return Double(c.seconds) + Double(c.attoseconds) / 1e18
         }
-        progress?(Progress(done: cells.count - pending.count, total: cells.count, computed: 0, pending: pending.count, elapsed: 0))
+        progress?(Progress(done: selected.count - pending.count, total: selected.count, computed: 0, pending: pending.count, elapsed: 0))
         try await withThrowingTaskGroup(of: String.self) { group in
             var next = 0
             func launch() {
@@ -86,14 +103,11 @@ public struct BenchRunner: Sendable {
             while next < pending.count && next < parallelism { launch() }
             while let id = try await group.next() {
                 computed.append(id)
-                progress?(Progress(done: cells.count - pending.count + computed.count, total: cells.count,
+                progress?(Progress(done: selected.count - pending.count + computed.count, total: selected.count,
                                    computed: computed.count, pending: pending.count, elapsed: seconds()))
                 if next < pending.count { launch() }
             }
         }
-        let results = try ids.map { try store.load($0) }
-        let written = try BenchOutput(experiment: e, cells: cells, results: results, command: command)
-            .write(csvDirectory: csvDirectory, resultsDirectory: resultsDirectory)
-        return Outcome(cells: cells.count, computed: computed, wallSeconds: seconds(), files: written)
+        return (computed, seconds())
     }
 }

@@ -5,7 +5,8 @@ extension Workload {
     /// Reads a Standard Workload Format file (Parallel Workloads Archive, version 2.2).
     ///
     /// Header comments `; MaxNodes: N` and `; MaxProcs: N` give the cluster: MaxNodes nodes of
-    /// MaxProcs/MaxNodes processors (one processor per node when only one is given). Each job line
+    /// MaxProcs/MaxNodes processors, or MaxProcs one-processor nodes when MaxProcs is not a
+    /// multiple of MaxNodes (one processor per node when only one is given). Each job line
     /// has 18 fields. Processors = field 8 (requested) when > 0, else field 5 (allocated);
     /// estimate = field 9 when > 0, else the runtime (field 4). Jobs with a negative runtime or
     /// no processors are dropped and counted. Jobs are rigid and may span nodes (`spread`).
@@ -105,6 +106,10 @@ extension Workload {
         switch (maxNodes, maxProcs) {
         case let (n?, p?) where n > 0 && p >= n && p % n == 0:
             nodes = (0..<n).map { NodeSpec(name: "n\($0)", capacity: Resources(cpus: p / n)) }
+        case let (n?, p?) where n > 0 && p > n:
+            // Nodes of different sizes (MaxProcs not a multiple of MaxNodes): every processor
+            // is kept, as one-processor nodes (SWF jobs are rigid and may span nodes).
+            nodes = (0..<p).map { NodeSpec(name: "n\($0)", capacity: Resources(cpus: 1)) }
         case let (n?, _) where n > 0:
             nodes = (0..<n).map { NodeSpec(name: "n\($0)", capacity: Resources(cpus: 1)) }
         case let (_, p?) where p > 0:

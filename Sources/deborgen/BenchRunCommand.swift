@@ -13,7 +13,13 @@ struct BenchRunCommand: AsyncParsableCommand {
         when the command is run again (interrupt it at any time and rerun to resume). The format of \
         experiment files is in docs/experiments.md; examples are workloads/bench-*.json.
 
+        With --shard I/N it runs only shard I of N (a deterministic 1/N of the cells, the same \
+        on every machine) into <cache>/<experiment>/shards/shard-I-of-N (or --shard-dir), and \
+        `deborgen bench merge FILE` assembles the outputs from all N shards. Sweeps on a Slurm \
+        cluster (`deborgen bench slurm-script`) or on a deborgen cooperative: docs/experiments.md.
+
         Example: deborgen bench run workloads/bench-quickstart.json
+                 deborgen bench run workloads/bench-quickstart.json --shard 2/4
         """)
 
     @Argument(help: "Experiment file (JSON).") var file: String
@@ -21,11 +27,16 @@ struct BenchRunCommand: AsyncParsableCommand {
     var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Directory under which notebooks-csv/ and results/ are written.") var root: String = "."
     @Option(help: "Directory for stored cell results (default: <root>/.bench).") var cache: String?
-    @Flag(help: "Forget stored cell results of this experiment and compute every cell again.") var fresh = false
+    @Flag(help: "Forget stored cell results of this experiment (or of this shard) and compute every cell again.") var fresh = false
+    @Option(help: ArgumentHelp("Run only shard I of N of the grid (1 ≤ I ≤ N); merge the shards with deborgen bench merge.",
+                               valueName: "I/N")) var shard: ShardSpec?
+    @Option(help: "With --shard: the directory to write shard-I-of-N/ into (default: <cache>/<experiment>/shards).")
+    var shardDir: String?
     @Flag(help: "No progress bar.") var quiet = false
 
     func validate() throws {
         if jobs < 1 { throw ValidationError("--jobs must be at least 1 (got \(jobs))") }
+        if shardDir != nil && shard == nil { throw ValidationError("--shard-dir goes with --shard I/N") }
     }
 
     func run() async throws {
@@ -33,6 +44,10 @@ struct BenchRunCommand: AsyncParsableCommand {
         do { experiment = try Experiment.load(path: file) } catch { throw ValidationError("\(error)") }
         let runner = BenchRunner(experiment: experiment, root: root, cacheRoot: cache, parallelism: jobs,
                                  command: "deborgen bench run \(file)")
+        if let shard {
+            try await runShard(shard, runner: runner, experiment: experiment)
+            return
+        }
         if fresh { try? FileManager.default.removeItem(atPath: runner.store.directory) }
         let bar = ProgressBar(enabled: !quiet, label: experiment.name)
         let outcome: BenchRunner.Outcome
@@ -57,6 +72,30 @@ struct BenchRunCommand: AsyncParsableCommand {
             }
             print(out.joined(separator: "\n"))
         }
+    }
+}
+
+extension BenchRunCommand {
+    func runShard(_ shard: ShardSpec, runner: BenchRunner, experiment: Experiment) async throws {
+        let base = shardDir ?? runner.shardsDirectory
+        let dir = (base as NSString).appendingPathComponent(shard.directoryName)
+        if fresh && FileManager.default.fileExists(atPath: dir) { try FileManager.default.removeItem(atPath: dir) }
+        let bar = ProgressBar(enabled: !quiet, label: "\(experiment.name) \(shard)")
+        let outcome: BenchRunner.ShardOutcome
+        do {
+            outcome = try await runner.run(shard: shard, into: base, version: Deborgen.version) { bar.update($0) }
+        } catch let e as ExperimentError {
+            throw ValidationError("\(e)")
+        } catch let e as ShardError {
+            throw CLIError("\(e)")
+        }
+        bar.finish()
+        let resumed = outcome.cells - outcome.computed.count
+        print("\(experiment.name) shard \(shard): \(outcome.cells) of \(outcome.gridCells) runs (\(outcome.computed.count) computed, "
+              + "\(resumed) already stored) in " + String(format: "%.1f s", outcome.wallSeconds))
+        print("  wrote \(outcome.directory)")
+        let mergeDir = shardDir.map { " --shards \($0)" } ?? (cache.map { " --cache \($0)" } ?? "") + (root == "." ? "" : " --root \(root)")
+        print("  when all \(shard.count) shards are done: deborgen bench merge \(file)\(mergeDir)")
     }
 }
 
