@@ -7,7 +7,10 @@ extension ComposedPolicy {
     mutating func easy(_ ordered: QueueOrdering, _ ctx: inout PassContext) {
         var head: Job?
         var shadow = Instant.max
+        // A pooled head needs only a processor count at the shadow time (`projectedCPUs`); a
+        // head that needs particular nodes needs the whole projected view.
         var projected = ctx.view
+        var projectedCPUs = 0
         let nodes = ctx.state.nodes
         for i in ordered {
             if head != nil && !ctx.explain {
@@ -26,13 +29,18 @@ extension ComposedPolicy {
                 ctx.pend(job, r)
                 if r == .neverEligible { continue }
                 head = job
-                (shadow, projected) = project(job, ctx)
+                if job.request.isPooled && ctx.view.allAccepting {
+                    (shadow, projectedCPUs) = projectCount(job.request.cpus, ctx)
+                } else {
+                    (shadow, projected) = project(job, ctx)
+                    projectedCPUs = projected.totalCPUs
+                }
                 if shadow != .max { ctx.pass.reservations.append((job.id, shadow)) }
                 continue
             }
             let endsInTime = shadow == .max || ctx.now + job.estimate <= shadow
             if !endsInTime && job.request.isPooled && h.request.isPooled
-                && projected.totalCPUs - job.request.cpus < h.request.cpus {
+                && projectedCPUs - job.request.cpus < h.request.cpus {
                 // Cheap rejection before placing: it would take what the head needs.
                 ctx.pend(job, placement.fits(job.request, in: ctx.view, nodes: nodes) ? .priority(blockedBy: h.id) : ctx.whyNot(job))
                 continue
@@ -44,8 +52,11 @@ extension ComposedPolicy {
             if endsInTime {
                 ctx.start(job, a, placement: &placement)
             } else if h.request.isPooled {
-                if projected.totalCPUs - a.total.cpus >= h.request.cpus {
-                    projected.take(a)
+                // `a` lies on accepting nodes only, so taking it lowers the projected count by
+                // its whole size (what `projected.take(a)` did, without copying the view).
+                let c = a.total.cpus
+                if projectedCPUs - c >= h.request.cpus {
+                    projectedCPUs -= c
                     ctx.start(job, a, placement: &placement)
                 } else {
                     ctx.pend(job, .priority(blockedBy: h.id))
@@ -64,6 +75,7 @@ extension ComposedPolicy {
 
     /// The shadow time for `head` and the free resources projected at that time.
     /// `.max` when the head cannot fit even after every running job ends (nodes down or closed).
+    /// O(r + k log k) view operations for r running jobs and k started in this pass.
     func project(_ head: Job, _ ctx: PassContext) -> (Instant, CapacityView) {
         var p = ctx.view
         let rel = ctx.releases()
@@ -77,5 +89,21 @@ extension ComposedPolicy {
             if placement.fits(head.request, in: p, nodes: ctx.state.nodes) { return (t, p) }
         }
         return (.max, p)
+    }
+
+    /// `project` for a pooled head when every node accepts work: only processor counts matter,
+    /// so releases are summed in end order and the walk stops at the first end time (all jobs
+    /// ending then included) after which `need` processors are free. Returns the shadow time
+    /// and the processors free then. O(visited + k log k), no copy of the view.
+    func projectCount(_ need: Int, _ ctx: PassContext) -> (Instant, Int) {
+        var free = ctx.view.totalCPUs
+        var shadow = Instant.max
+        ctx.forEachRelease { t, r in
+            if shadow != .max && t != shadow { return false }
+            free += r.cpus
+            if shadow == .max && free >= need { shadow = t }
+            return true
+        }
+        return (shadow, free)
     }
 }
