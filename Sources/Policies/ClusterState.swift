@@ -205,6 +205,34 @@ public struct ClusterState: Sendable {
         if isPrefix {
             jobs.append(contentsOf: queue.prefix(decisions.count))
             queue.removeFirst(decisions.count)
+        } else if decisions.count <= 16 {
+            // A few starts (a backfilling pass): find their positions in one scan that stops
+            // when all are found, comparing ids directly (no hashing of every queued job),
+            // then remove them. O(k² + position of the last × k + k × queue moves). Errors as
+            // below: a duplicate first, then the first decision whose job is not queued.
+            for a in decisions.indices {
+                for b in decisions.indices where b > a && decisions[a].job == decisions[b].job {
+                    undo()
+                    throw .duplicateJob(decisions[0].job)
+                }
+            }
+            var pos = [Int](repeating: -1, count: decisions.count)
+            var missing = decisions.count
+            var qi = 0
+            while qi < queue.count && missing > 0 {
+                let id = queue[qi].id
+                for d in decisions.indices where decisions[d].job == id {
+                    pos[d] = qi
+                    missing -= 1
+                }
+                qi += 1
+            }
+            if missing > 0, let d = pos.firstIndex(of: -1) {
+                undo()
+                throw .unknownJob(decisions[d].job)
+            }
+            for p in pos { jobs.append(queue[p]) }
+            for p in pos.sorted(by: >) { queue.remove(at: p) }
         } else {
             let ids = Set(decisions.map(\.job))
             guard ids.count == decisions.count else { undo(); throw .duplicateJob(decisions[0].job) }
