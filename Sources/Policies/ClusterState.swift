@@ -58,6 +58,10 @@ public struct ClusterState: Sendable {
     /// Bumped by every mutation that can change a decision (`Dispatcher` runs a pass only when
     /// it moved). Not bumped by `recordOutcome` alone or by reading.
     public private(set) var version = 0
+    /// Running jobs by (estimated end, seq), maintained on every start and end (backfilling).
+    private(set) var releaseOrder = ReleaseOrder()
+    /// Nodes with `freeByNode[i].cpus > 0`, whatever their status (views start from it).
+    public private(set) var nodesWithFreeCPUs = NodeBits()
 
     public init(halfLife: Micros? = 7 * Time.day, shares: [UserID: Double] = [:]) {
         self.usage = UsageLedger(halfLife: halfLife)
@@ -72,6 +76,7 @@ public struct ClusterState: Sendable {
         version &+= 1
         nodes.append(NodeState(spec: spec, status: .up, free: spec.capacity, runningJobs: 0))
         freeByNode.append(spec.capacity)
+        nodesWithFreeCPUs.append(spec.capacity.cpus > 0)
         upMask.append(true)
         upCount += 1
         freeCPUsOnUpNodes += spec.capacity.cpus
@@ -107,6 +112,7 @@ public struct ClusterState: Sendable {
             freeByNode[id] -= r
             if upMask[id] { freeCPUsOnUpNodes -= r.cpus }
         }
+        if freeByNode[id].cpus > 0 { nodesWithFreeCPUs.insert(id) } else { nodesWithFreeCPUs.remove(id) }
     }
 
     /// Marks a node draining (no new work) or up again.
@@ -183,14 +189,32 @@ public struct ClusterState: Sendable {
     public mutating func startAll(_ decisions: [StartDecision], now: Instant) throws(EngineError) -> [RunningJob] {
         version &+= 1
         guard !decisions.isEmpty else { return [] }
-        var trial = freeByNode
-        for d in decisions {
+        // Validate by subtracting from `freeByNode` in place (no O(nodes) copy per pass); on a
+        // failure everything subtracted so far is given back before throwing.
+        var failure: EngineError?
+        var applied = 0
+        validate: for d in decisions {
             for s in d.allocation.slices {
-                guard trial.indices.contains(s.node) else { throw .unknownNode(s.node) }
-                guard s.resources.fits(in: trial[s.node]) else { throw .allocationDoesNotFit(d.job, s.node) }
-                trial[s.node] -= s.resources
+                guard freeByNode.indices.contains(s.node) else { failure = .unknownNode(s.node); break validate }
+                guard s.resources.fits(in: freeByNode[s.node]) else {
+                    failure = .allocationDoesNotFit(d.job, s.node)
+                    break validate
+                }
+                freeByNode[s.node] -= s.resources
+                applied += 1
             }
         }
+        func undo() {
+            var k = 0
+            undoing: for d in decisions {
+                for s in d.allocation.slices {
+                    if k == applied { break undoing }
+                    freeByNode[s.node] += s.resources
+                    k += 1
+                }
+            }
+        }
+        if let failure { undo(); throw failure }
         // Common case (FCFS and most EASY passes): the decisions are the head of the queue in
         // order. Checked without hashing.
         var isPrefix = decisions.count <= queue.count
@@ -202,12 +226,41 @@ public struct ClusterState: Sendable {
         if isPrefix {
             jobs.append(contentsOf: queue.prefix(decisions.count))
             queue.removeFirst(decisions.count)
+        } else if decisions.count <= 16 {
+            // A few starts (a backfilling pass): find their positions in one scan that stops
+            // when all are found, comparing ids directly (no hashing of every queued job),
+            // then remove them. O(k² + position of the last × k + k × queue moves). Errors as
+            // below: a duplicate first, then the first decision whose job is not queued.
+            for a in decisions.indices {
+                for b in decisions.indices where b > a && decisions[a].job == decisions[b].job {
+                    undo()
+                    throw .duplicateJob(decisions[0].job)
+                }
+            }
+            var pos = [Int](repeating: -1, count: decisions.count)
+            var missing = decisions.count
+            var qi = 0
+            while qi < queue.count && missing > 0 {
+                let id = queue[qi].id
+                for d in decisions.indices where decisions[d].job == id {
+                    pos[d] = qi
+                    missing -= 1
+                }
+                qi += 1
+            }
+            if missing > 0, let d = pos.firstIndex(of: -1) {
+                undo()
+                throw .unknownJob(decisions[d].job)
+            }
+            for p in pos { jobs.append(queue[p]) }
+            for p in pos.sorted(by: >) { queue.remove(at: p) }
         } else {
             let ids = Set(decisions.map(\.job))
-            guard ids.count == decisions.count else { throw .duplicateJob(decisions[0].job) }
+            guard ids.count == decisions.count else { undo(); throw .duplicateJob(decisions[0].job) }
             var found: [JobID: Job] = [:]
             for j in queue where ids.contains(j.id) { found[j.id] = j }
             guard found.count == ids.count else {
+                undo()
                 throw .unknownJob(decisions.first { found[$0.job] == nil }!.job)
             }
             queue.removeAll { ids.contains($0.id) }
@@ -218,7 +271,7 @@ public struct ClusterState: Sendable {
         for (d, job) in zip(decisions, jobs) {
             left(job)
             let r = RunningJob(job: job, allocation: d.allocation, start: now)
-            place(r, now: now)
+            place(r, now: now, mirrorTaken: true)
             out.append(r)
         }
         return out
@@ -240,14 +293,25 @@ public struct ClusterState: Sendable {
         queuedPerUser[job.user] = n > 0 ? n : nil
     }
 
-    private mutating func place(_ r: RunningJob, now: Instant) {
+    /// Books a running job. `mirrorTaken`: `freeByNode` already has the allocation subtracted
+    /// (`startAll` validated by subtracting in place).
+    private mutating func place(_ r: RunningJob, now: Instant, mirrorTaken: Bool = false) {
+        var cpus = 0
         for s in r.allocation.slices {
-            adjustFree(s.node, by: s.resources, adding: false)
+            cpus += s.resources.cpus
+            nodes[s.node].free -= s.resources
+            if !mirrorTaken { freeByNode[s.node] -= s.resources }
+            if freeByNode[s.node].cpus <= 0 { nodesWithFreeCPUs.remove(s.node) }
+            if upMask[s.node] { freeCPUsOnUpNodes -= s.resources.cpus }
             nodes[s.node].runningJobs += 1
         }
-        running[r.job.id] = r
+        if let old = running.updateValue(r, forKey: r.job.id) {
+            releaseOrder.remove(end: old.estimatedEnd, seq: old.job.seq, job: old.job.id)
+        }
+        releaseOrder.insert(Release(end: r.estimatedEnd, seq: r.job.seq, job: r.job.id, cpus: cpus,
+                                    allocation: r.allocation))
         runningPerUser[r.job.user, default: 0] += 1
-        usage.changeRate(of: r.job.user, by: r.allocation.total.cpus, at: now)
+        usage.changeRate(of: r.job.user, by: cpus, at: now)
     }
 
     private mutating func release(_ r: RunningJob, now: Instant) {
@@ -256,6 +320,7 @@ public struct ClusterState: Sendable {
             nodes[s.node].runningJobs -= 1
         }
         running[r.job.id] = nil
+        releaseOrder.remove(end: r.estimatedEnd, seq: r.job.seq, job: r.job.id)
         runningPerUser[r.job.user, default: 1] -= 1
         if runningPerUser[r.job.user] == 0 { runningPerUser[r.job.user] = nil }
         usage.changeRate(of: r.job.user, by: -r.allocation.total.cpus, at: now)

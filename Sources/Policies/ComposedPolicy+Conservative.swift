@@ -1,3 +1,5 @@
+import DequeModule
+
 extension ComposedPolicy {
     /// Conservative backfilling with compression. Jobs that already hold a reservation are
     /// re-planned first, in order of their reservation, each at the earliest time it fits (never
@@ -26,14 +28,19 @@ extension ComposedPolicy {
         // 1. Put every still-valid reservation from the last pass back in the profile, in
         //    reservation order, so that moving one job earlier can never take another's slot.
         var held: [(index: Int, at: Instant, allocation: Allocation)] = []
-        for i in ordered {
+        held.reserveCapacity(plan.count)
+        // The planned jobs still queued, found by seq in the seq-ordered queue (O(p log q)
+        // rather than a hash lookup per queued job). Dictionary order does not matter: `held`
+        // is sorted by (time, seq), a total order.
+        for (id, p) in plan {
+            let found = plannedSeq[id].map { Self.queueIndex(ofSeq: $0, in: q) } ?? q.firstIndex { $0.id == id }
+            guard let i = found, q[i].id == id, ctx.gate(q[i]) == nil else { continue }
             // A reservation whose time has come (or passed without an event) is held at now.
-            guard let p = plan[q[i].id], ctx.gate(q[i]) == nil else { continue }
             held.append((i, max(p.at, ctx.now), p.allocation))
         }
         held.sort { ($0.at, q[$0.index].seq) < ($1.at, q[$1.index].seq) }
         var kept: [(index: Int, at: Instant, allocation: Allocation)] = []
-        var placed = Set<Int>()
+        var placed = [Bool](repeating: false, count: q.count)
         for var h in held {
             let job = q[h.index]
             if h.allocation.slices.isEmpty && C.self == CapacityView.self {
@@ -44,10 +51,10 @@ extension ComposedPolicy {
             }
             if profile.reserveExact(start: h.at, duration: job.estimate, allocation: h.allocation, request: job.request) {
                 kept.append(h)
-                placed.insert(h.index)
+                placed[h.index] = true
             }
         }
-        var newPlan: [JobID: (at: Instant, allocation: Allocation)] = [:]
+        var newPlan: [JobID: (at: Instant, allocation: Allocation, seq: Int)] = [:]
         // 2. Compression: each held job moves to the earliest slot (its old one is still free).
         for h in kept {
             let job = q[h.index]
@@ -59,18 +66,30 @@ extension ComposedPolicy {
             plan(job, depthLeft: true, &ctx, &profile, &newPlan, nodes)
         }
         // 3. Everyone else in policy order.
-        for i in ordered where !placed.contains(i) {
+        for i in ordered where !placed[i] {
             let job = q[i]
             if let r = ctx.gate(job) { ctx.pend(job, r); continue }
             plan(job, depthLeft: newPlan.count < options.reservationDepth, &ctx, &profile, &newPlan, nodes)
         }
-        plan = newPlan
+        plan = newPlan.mapValues { ($0.at, $0.allocation) }
+        plannedSeq = newPlan.mapValues(\.seq)
+    }
+
+    /// Position of the queued job with sequence number `seq` (the queue is in seq order).
+    /// O(log q).
+    static func queueIndex(ofSeq seq: Int, in q: Deque<Job>) -> Int? {
+        var lo = 0, hi = q.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if q[mid].seq < seq { lo = mid + 1 } else { hi = mid }
+        }
+        return lo < q.count && q[lo].seq == seq ? lo : nil
     }
 
     /// Finds the job's earliest slot; starts it if that is now, else records a reservation.
     private mutating func plan<C: ProfileCapacity>(_ job: Job, depthLeft: Bool, _ ctx: inout PassContext,
                                                    _ profile: inout Profile<C>,
-                                                   _ newPlan: inout [JobID: (at: Instant, allocation: Allocation)],
+                                                   _ newPlan: inout [JobID: (at: Instant, allocation: Allocation, seq: Int)],
                                                    _ nodes: [NodeState]) {
         guard let (idx, alloc) = profile.earliest(job.request, duration: job.estimate, placement: placement,
                                                   nodes: nodes, onlyFirst: !depthLeft) else {
@@ -86,7 +105,7 @@ extension ComposedPolicy {
         } else {
             profile.reserve(at: idx, duration: job.estimate, allocation: alloc, request: job.request)
             let t = profile.times[idx]
-            newPlan[job.id] = (t, alloc)
+            newPlan[job.id] = (t, alloc, job.seq)
             ctx.pass.reservations.append((job.id, t))
             ctx.pend(job, .resources)
         }

@@ -3,21 +3,33 @@ extension ComposedPolicy {
     /// head and gets a reservation at the shadow time, the earliest estimated end of running jobs
     /// (including those started in this pass) after which it fits. A later job starts now if it
     /// fits and either ends by the shadow time or leaves enough at the shadow time for the head.
-    /// O(q + r log r) for pooled jobs; non-pooled candidates add O(nodes) each.
+    /// O(q + running jobs visited) for pooled jobs (releases are kept ordered by the state);
+    /// non-pooled candidates add a placement each.
     mutating func easy(_ ordered: QueueOrdering, _ ctx: inout PassContext) {
-        var head: Job?
+        // The head's id, request and size, kept apart so the scan copies no `Job` per candidate.
+        var headID: JobID?
+        var headRequest = ResourceRequest(cpus: 0)
+        var headCPUs = 0, headPooled = false
         var shadow = Instant.max
+        // A pooled head needs only a processor count at the shadow time (`projectedCPUs`); a
+        // head that needs particular nodes needs the whole projected view.
         var projected = ctx.view
+        var projectedCPUs = 0
         let nodes = ctx.state.nodes
         for i in ordered {
-            if head != nil && !ctx.explain {
-                // Nothing more can start; and a job larger than what is free cannot backfill.
+            if headID != nil && !ctx.explain {
+                // Nothing more can start; a job larger than what is free cannot backfill; and a
+                // pooled job that ends after the shadow time and would take what a pooled head
+                // needs is refused below without side effects, so skip it before copying it.
                 if ctx.view.totalCPUs == 0 { return }
-                if ctx.state.queue[i].request.cpus > ctx.view.totalCPUs { continue }
+                let c = ctx.state.queue[i].request.cpus
+                if c > ctx.view.totalCPUs { continue }
+                if headPooled && projectedCPUs - c < headCPUs && shadow != .max
+                    && ctx.now + ctx.state.queue[i].estimate > shadow && ctx.state.queue[i].request.isPooled { continue }
             }
             let job = ctx.state.queue[i]
             if let r = ctx.gate(job) { ctx.pend(job, r); continue }
-            guard let h = head else {
+            guard let hid = headID else {
                 if let a = placement.choose(job.request, in: ctx.view, nodes: nodes) {
                     ctx.start(job, a, placement: &placement)
                     continue
@@ -25,16 +37,23 @@ extension ComposedPolicy {
                 let r = ctx.whyNot(job)
                 ctx.pend(job, r)
                 if r == .neverEligible { continue }
-                head = job
-                (shadow, projected) = project(job, ctx)
+                headID = job.id
+                headRequest = job.request
+                headCPUs = job.request.cpus
+                headPooled = job.request.isPooled
+                if headPooled && ctx.view.allAccepting {
+                    (shadow, projectedCPUs) = projectCount(job.request.cpus, ctx)
+                } else {
+                    (shadow, projected) = project(job, ctx)
+                    projectedCPUs = projected.totalCPUs
+                }
                 if shadow != .max { ctx.pass.reservations.append((job.id, shadow)) }
                 continue
             }
             let endsInTime = shadow == .max || ctx.now + job.estimate <= shadow
-            if !endsInTime && job.request.isPooled && h.request.isPooled
-                && projected.totalCPUs - job.request.cpus < h.request.cpus {
+            if !endsInTime && job.request.isPooled && headPooled && projectedCPUs - job.request.cpus < headCPUs {
                 // Cheap rejection before placing: it would take what the head needs.
-                ctx.pend(job, placement.fits(job.request, in: ctx.view, nodes: nodes) ? .priority(blockedBy: h.id) : ctx.whyNot(job))
+                ctx.pend(job, placement.fits(job.request, in: ctx.view, nodes: nodes) ? .priority(blockedBy: hid) : ctx.whyNot(job))
                 continue
             }
             guard let a = placement.choose(job.request, in: ctx.view, nodes: nodes) else {
@@ -43,20 +62,23 @@ extension ComposedPolicy {
             }
             if endsInTime {
                 ctx.start(job, a, placement: &placement)
-            } else if h.request.isPooled {
-                if projected.totalCPUs - a.total.cpus >= h.request.cpus {
-                    projected.take(a)
+            } else if headPooled {
+                // `a` lies on accepting nodes only, so taking it lowers the projected count by
+                // its whole size (what `projected.take(a)` did, without copying the view).
+                let c = a.total.cpus
+                if projectedCPUs - c >= headCPUs {
+                    projectedCPUs -= c
                     ctx.start(job, a, placement: &placement)
                 } else {
-                    ctx.pend(job, .priority(blockedBy: h.id))
+                    ctx.pend(job, .priority(blockedBy: hid))
                 }
             } else {
                 projected.take(a)
-                if placement.fits(h.request, in: projected, nodes: nodes) {
+                if placement.fits(headRequest, in: projected, nodes: nodes) {
                     ctx.start(job, a, placement: &placement)
                 } else {
                     projected.give(a)
-                    ctx.pend(job, .priority(blockedBy: h.id))
+                    ctx.pend(job, .priority(blockedBy: hid))
                 }
             }
         }
@@ -64,6 +86,7 @@ extension ComposedPolicy {
 
     /// The shadow time for `head` and the free resources projected at that time.
     /// `.max` when the head cannot fit even after every running job ends (nodes down or closed).
+    /// O(r + k log k) view operations for r running jobs and k started in this pass.
     func project(_ head: Job, _ ctx: PassContext) -> (Instant, CapacityView) {
         var p = ctx.view
         let rel = ctx.releases()
@@ -77,5 +100,21 @@ extension ComposedPolicy {
             if placement.fits(head.request, in: p, nodes: ctx.state.nodes) { return (t, p) }
         }
         return (.max, p)
+    }
+
+    /// `project` for a pooled head when every node accepts work: only processor counts matter,
+    /// so releases are summed in end order and the walk stops at the first end time (all jobs
+    /// ending then included) after which `need` processors are free. Returns the shadow time
+    /// and the processors free then. O(visited + k log k), no copy of the view.
+    func projectCount(_ need: Int, _ ctx: PassContext) -> (Instant, Int) {
+        var free = ctx.view.totalCPUs
+        var shadow = Instant.max
+        ctx.forEachRelease { t, r in
+            if shadow != .max && t != shadow { return false }
+            free += r.cpus
+            if shadow == .max && free >= need { shadow = t }
+            return true
+        }
+        return (shadow, free)
     }
 }

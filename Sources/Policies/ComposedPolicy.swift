@@ -37,6 +37,9 @@ public struct ComposedPolicy: SchedulingPolicy {
     public var options: PolicyOptions
     /// Conservative backfilling's plan: reserved start and nodes per job, kept between passes.
     public internal(set) var plan: [JobID: (at: Instant, allocation: Allocation)] = [:]
+    /// Sequence numbers of the jobs in `plan`, to find them in the seq-ordered queue by binary
+    /// search instead of looking every queued job up in `plan`.
+    var plannedSeq: [JobID: Int] = [:]
     /// Conservative backfilling plans per node (not by processor count) from the first
     /// non-pooled job on.
     var nodeProfile = false
@@ -58,7 +61,7 @@ public struct ComposedPolicy: SchedulingPolicy {
 
     public mutating func schedule(_ state: ClusterState, now: Instant, explain: Bool) -> SchedulePass {
         var ctx = PassContext(state, now: now, explain: explain, userCap: options.userCap)
-        guard !state.queue.isEmpty else { plan = [:]; return ctx.pass }
+        guard !state.queue.isEmpty else { plan = [:]; plannedSeq = [:]; return ctx.pass }
         let ordered = order.arrange(state, now: now)
         switch backfill {
         case .none: strict(ordered, &ctx)

@@ -58,25 +58,54 @@ struct PassContext {
         started.append(RunningJob(job: job, allocation: allocation, start: now))
     }
 
-    /// Running jobs (from the state and this pass) as (estimated end, allocation), ordered by
-    /// end then submission sequence. Jobs past their estimate are assumed to end just after now.
-    func releases() -> [(end: Instant, seq: Int, allocation: Allocation)] {
-        var out: [(end: Instant, seq: Int, allocation: Allocation)] = []
-        out.reserveCapacity(state.running.count + started.count)
-        for r in state.running.values { out.append((max(r.estimatedEnd, now + 1), r.job.seq, r.allocation)) }
-        for r in started { out.append((max(r.estimatedEnd, now + 1), r.job.seq, r.allocation)) }
-        out.sort { ($0.end, $0.seq) < ($1.end, $1.seq) }
+    /// Jobs started in this pass as releases, ordered by (estimated end, seq). O(k log k).
+    func startedReleases() -> [Release] {
+        var out: [Release] = []
+        out.reserveCapacity(started.count)
+        for r in started {
+            out.append(Release(end: r.estimatedEnd, seq: r.job.seq, job: r.job.id, cpus: r.allocation.total.cpus,
+                               allocation: r.allocation))
+        }
+        if out.count > 1 { out.sort { ($0.end, $0.seq) < ($1.end, $1.seq) } }
         return out
     }
-}
 
-extension CapacityView {
-    /// A view from explicit free vectors and acceptance flags.
-    init(free: [Resources], accepting: [Bool]) {
-        self.free = free
-        self.accepting = accepting
-        var t = 0
-        for i in free.indices where accepting[i] { t += free[i].cpus }
-        self.totalCPUs = t
+    /// Calls `body(effectiveEnd, release)` for every running job (from the state and this pass)
+    /// in order of effective end `max(end, now + 1)` (jobs past their estimate are assumed to end
+    /// just after now) until it returns false. Among equal effective ends the order is
+    /// deterministic but unspecified: every consumer applies a whole group of equal ends before
+    /// it looks at the result. O(visited + k log k) for k jobs started in this pass: the state
+    /// keeps its running jobs ordered, so nothing is sorted per pass.
+    func forEachRelease(_ body: (Instant, Release) -> Bool) {
+        let mine = startedReleases()
+        var k = 0
+        let floor = now + 1
+        var stopped = false
+        state.releaseOrder.forEach { r in
+            let t = max(r.end, floor)
+            while k < mine.count && max(mine[k].end, floor) < t {
+                if !body(max(mine[k].end, floor), mine[k]) { stopped = true; return false }
+                k += 1
+            }
+            if !body(t, r) { stopped = true; return false }
+            return true
+        }
+        if stopped { return }
+        while k < mine.count {
+            if !body(max(mine[k].end, floor), mine[k]) { return }
+            k += 1
+        }
+    }
+
+    /// Running jobs as (effective end, seq, allocation) in the order of `forEachRelease`.
+    /// O(r + k log k).
+    func releases() -> [(end: Instant, seq: Int, allocation: Allocation)] {
+        var out: [(end: Instant, seq: Int, allocation: Allocation)] = []
+        out.reserveCapacity(state.releaseOrder.count + started.count)
+        forEachRelease { t, r in
+            out.append((t, r.seq, r.allocation))
+            return true
+        }
+        return out
     }
 }

@@ -20,14 +20,17 @@ public struct Placement: Sendable {
     public init(_ kind: PlacementKind) { self.kind = kind }
 
     /// Chooses where `request` goes in `view`, or nil if it does not fit now.
-    /// O(1) rejection for pooled jobs that exceed free processors; otherwise O(nodes)
-    /// (O(nodes log nodes) for spread jobs under best-fit and least-loaded).
+    /// O(1) rejection for pooled jobs that exceed free processors. Jobs that need processors
+    /// look only at `view.open` (accepting nodes with a free processor, a bit set): O(nodes / 64
+    /// + open nodes looked at) — first-fit stops at the first fit — and O(open log open) for
+    /// spread jobs under best-fit and least-loaded. A job asking for no processor scans all nodes.
     public func choose(_ request: ResourceRequest, in view: CapacityView, nodes: [NodeState]) -> Allocation? {
         if request.spread {
             if request.isPooled && request.cpus > view.totalCPUs { return nil }
-            return chooseSpread(request, view, nodes)
+            return request.cpus > 0 ? chooseSpreadOpen(request, view, nodes) : chooseSpread(request, view, nodes)
         }
         let need = request.resources
+        if need.cpus > 0 { return chooseOpen(request, view, nodes) }
         var best = -1
         let n = view.free.count
         switch kind {
@@ -73,6 +76,109 @@ public struct Placement: Sendable {
         if l != r { return l < r }
         if view.free[a].cpus != view.free[b].cpus { return view.free[a].cpus > view.free[b].cpus }
         return a < b
+    }
+
+    /// `choose` for a single-node job that needs processors: the same rule over open nodes only
+    /// (a node without a free processor cannot fit it), visited in the same index order, so the
+    /// same node wins every tie.
+    private func chooseOpen(_ request: ResourceRequest, _ view: CapacityView, _ nodes: [NodeState]) -> Allocation? {
+        let need = request.resources
+        let n = view.free.count
+        var best = -1
+        @inline(__always) func ok(_ i: Int) -> Bool {
+            view.accepting[i] && need.fits(in: view.free[i]) && (request.labels.isEmpty || nodes[i].spec.offers(request.labels))
+        }
+        switch kind {
+        case .firstFit, .roundRobin:
+            let startAt = kind == .roundRobin && n > 0 ? cursor % n : 0
+            // From the cursor to the end, then from the start to the cursor.
+            for half in 0..<2 where best < 0 {
+                let (lo, hi) = half == 0 ? (startAt, n) : (0, startAt)
+                var next = view.open.next(from: lo, below: hi)
+                while let i = next {
+                    if ok(i) { best = i; break }
+                    next = view.open.next(from: i + 1, below: hi)
+                }
+            }
+        case .bestFit:
+            var bestKey = (Int.max, Int.max, Int.max)
+            _ = view.open.forEach(in: 0, n) { i in
+                if ok(i) {
+                    let left = view.free[i] - need
+                    let key = (left.gpus, left.cpus, left.memoryMB)
+                    if key < bestKey { bestKey = key; best = i }
+                }
+                return true
+            }
+        case .leastLoaded:
+            _ = view.open.forEach(in: 0, n) { i in
+                if ok(i) && (best < 0 || Self.lessLoaded(i, than: best, view, nodes)) { best = i }
+                return true
+            }
+        }
+        guard best >= 0 else { return nil }
+        return Allocation([Slice(node: best, resources: need)])
+    }
+
+    /// `chooseSpread` for a job of at least one processor: a node contributes only if it has a
+    /// free processor, so only open nodes are visited, in the same order as there.
+    private func chooseSpreadOpen(_ r: ResourceRequest, _ view: CapacityView, _ nodes: [NodeState]) -> Allocation? {
+        let per = r.memoryPerCPU
+        @inline(__always) func usable(_ i: Int) -> Int {
+            guard view.accepting[i], r.labels.isEmpty || nodes[i].spec.offers(r.labels) else { return 0 }
+            let f = view.free[i]
+            return per > 0 ? min(f.cpus, f.memoryMB / per) : f.cpus
+        }
+        let n = view.free.count
+        var remaining = r.cpus
+        var slices: [Slice] = []
+        switch kind {
+        case .firstFit, .roundRobin:
+            let c = kind == .roundRobin && n > 0 ? cursor % n : 0
+            // From the cursor to the end, then from the start to the cursor.
+            for half in 0..<2 where remaining > 0 {
+                let (lo, hi) = half == 0 ? (c, n) : (0, c)
+                var next = view.open.next(from: lo, below: hi)
+                while let i = next, remaining > 0 {
+                    let u = min(usable(i), remaining)
+                    if u > 0 {
+                        slices.append(Slice(node: i, resources: Resources(cpus: u, memoryMB: u * per, gpus: 0)))
+                        remaining -= u
+                    }
+                    next = view.open.next(from: i + 1, below: hi)
+                }
+            }
+            guard remaining == 0 else { return nil }
+            if c > 0 { slices.sort { $0.node < $1.node } }
+            return Allocation(slices)
+        case .bestFit, .leastLoaded:
+            var order: [Int] = []
+            var tight = -1, tightU = 0
+            _ = view.open.forEach(in: 0, n) { i in
+                let u = usable(i)
+                if u > 0 {
+                    order.append(i)
+                    if kind == .bestFit && u >= r.cpus && (tight < 0 || u < tightU) { tight = i; tightU = u }
+                }
+                return true
+            }
+            if kind == .bestFit {
+                // Fill the most fragmented nodes first; a single node that holds the whole job wins.
+                if tight >= 0 { order = [tight] } else { order.sort { (usable($0), $0) < (usable($1), $1) } }
+            } else {
+                order.sort { Self.lessLoaded($0, than: $1, view, nodes) }
+            }
+            for i in order where remaining > 0 {
+                let k = min(usable(i), remaining)
+                if k > 0 {
+                    slices.append(Slice(node: i, resources: Resources(cpus: k, memoryMB: k * per, gpus: 0)))
+                    remaining -= k
+                }
+            }
+            guard remaining == 0 else { return nil }
+            slices.sort { $0.node < $1.node }
+            return Allocation(slices)
+        }
     }
 
     private func chooseSpread(_ r: ResourceRequest, _ view: CapacityView, _ nodes: [NodeState]) -> Allocation? {

@@ -94,9 +94,13 @@ struct Profile<Cap: ProfileCapacity> {
     }
 
     /// Index of the segment starting exactly at `t`, splitting the segment that contains it.
+    /// O(log segments) to find, O(segments) moves to split.
     mutating func boundary(at t: Instant) -> Int {
-        var k = 0
-        while k < times.count && times[k] < t { k += 1 }
+        var k = 0, hi = times.count
+        while k < hi {
+            let mid = (k + hi) / 2
+            if times[mid] < t { k = mid + 1 } else { hi = mid }
+        }
         if k < times.count && times[k] == t { return k }
         times.insert(t, at: k)
         caps.insert(caps[k - 1], at: k)
@@ -133,8 +137,11 @@ struct Profile<Cap: ProfileCapacity> {
     /// Reserves `allocation` from segment `index` for `duration`, splitting a segment at the end.
     mutating func reserve(at index: Int, duration: Micros, allocation: Allocation, request: ResourceRequest) {
         let end = times[index] &+ duration
-        var k = index + 1
-        while k < times.count && times[k] < end { k += 1 }
+        var k = index + 1, hi = times.count
+        while k < hi {
+            let mid = (k + hi) / 2
+            if times[mid] < end { k = mid + 1 } else { hi = mid }
+        }
         if k == times.count || times[k] != end {
             times.insert(end, at: k)
             caps.insert(caps[k - 1], at: k)
