@@ -78,15 +78,18 @@ extension CoordinatorCore {
     /// The pending reason the API shows for a queued job: (code, message).
     public mutating func pendingReason(_ id: JobID, now: Instant) -> (code: String, message: String)? {
         guard let j = job(id), j.state == .queued else { return nil }
+        // A job no node could ever host says so first, whatever else holds it back (a user cap
+        // met by offered jobs would otherwise hide it).
+        if !cluster.couldEverHost(j.engineJob.request) {
+            return (PendingReason.neverEligible.code, PendingReason.neverEligible.description)
+        }
         let (reasons, assigned) = explain(now: now)
         if let r = reasons[id] { return (r.code, r.description) }
         if let n = assigned[id] {
             return ("assigned", "offered to node \(n) (\(nodes[n].name)); it starts at that node's next claim")
         }
         // Not in the (possibly older) explanation: the engine's own O(1) checks.
-        let ej = j.engineJob
-        if let r = cluster.dependencyBlock(ej) { return (r.code, r.description) }
-        if !cluster.couldEverHost(ej.request) { return (PendingReason.neverEligible.code, PendingReason.neverEligible.description) }
+        if let r = cluster.dependencyBlock(j.engineJob) { return (r.code, r.description) }
         return ("resources", PendingReason.resources.description)
     }
 

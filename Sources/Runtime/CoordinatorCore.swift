@@ -488,15 +488,16 @@ public struct CoordinatorCore: Sendable {
     /// past the claim window, runs the policy through the engine's `Dispatcher`, and turns its
     /// starts into offers for the named nodes' claims. The shell calls it after every
     /// operation; a driver with a virtual clock calls it once after all events of an instant,
-    /// as the simulator runs its pass. Returns whether a pass ran.
+    /// as the simulator runs its pass. Returns how many jobs the pass started (offered), or
+    /// nil when no pass was due.
     @discardableResult
-    public mutating func schedule(now: Instant) throws -> Bool {
+    public mutating func schedule(now: Instant) throws -> Int? {
         do {
             for o in try dispatcher.withdrawExpired(&cluster, now: now) {
                 trace(.withdrawn(job: o.job, attempt: jobs[o.job - 1].attempts + 1), now)
                 trace(.requeued(job: o.job), now)
             }
-            guard let applied = try dispatcher.pass(&cluster, now: now) else { return false }
+            guard let applied = try dispatcher.pass(&cluster, now: now) else { return nil }
             if let st = applied.solver { trace(.solved(st), now) }
             for id in applied.doomed {
                 end(id, .failed, JobResult(status: .failed, reason: "dependency_failed", exitCode: nil, cancelledBy: nil,
@@ -509,7 +510,7 @@ public struct CoordinatorCore: Sendable {
                 }
                 trace(.started(job: r.job.id, attempt: jobs[r.job.id - 1].attempts + 1, allocation: r.allocation), now)
             }
-            return true
+            return applied.started.count
         } catch let e as EngineError {
             throw APIError.internalError("policy \(dispatcher.policy.name) made an impossible decision at \(now): \(e)")
         }

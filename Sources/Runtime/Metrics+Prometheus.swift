@@ -83,7 +83,7 @@ extension Coordinator {
         for (code, n) in reasons.sorted(by: { $0.key < $1.key }) { p.sample("deborgen_pending_jobs", [("reason", code)], Double(n)) }
 
         p.histogram("deborgen_queue_wait_seconds", "Wait from submission to the first attempt's start (claim).", c.queueWait)
-        p.family("deborgen_scheduling_decisions_total", "counter", "Policy passes run for claims, by outcome (started a job on the claiming node, or none).")
+        p.family("deborgen_scheduling_decisions_total", "counter", "Scheduling passes run, by outcome (started at least one job, or none).")
         for k in ["started", "none"] { p.sample("deborgen_scheduling_decisions_total", [("outcome", k)], Double(c.passes[k] ?? 0)) }
         p.histogram("deborgen_scheduling_pass_seconds", "Time of one policy pass, run when something that can change a decision happened.", c.passLatency)
 

@@ -211,11 +211,10 @@ extension CoordinatorCore {
     /// `schedule`, timing the policy pass when one runs.
     mutating func measuredSchedule(now: Instant, ops: Ops) throws {
         let t0 = ContinuousClock.now
-        let ran = try schedule(now: now)
-        if ran {
+        if let started = try schedule(now: now) {
             let d = ContinuousClock.now - t0
             ops.recordPass(seconds: Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18,
-                           started: !dispatcher.offers.isEmpty)
+                           started: started > 0)
         }
     }
 }

@@ -64,15 +64,32 @@ public struct Replay {
     /// Simulator parameter estimated from the trace (docs/replay.md); 0 to ignore.
     public var dispatchDelay: Micros
 
-    /// The dispatch delay is modelled for live traces only: a simulated trace has none by
-    /// construction (what looks like one there is a policy keeping a node idle).
-    /// A live trace of format 2 records each attempt's own dispatch delay (offer → claim): the
-    /// replay uses those (`Workload.dispatchDelays`), and the mean only where one is missing.
-    /// Older live traces fall back to the mean.
-    public init(_ run: TraceRun, modelDispatchDelay: Bool = true) {
+    /// How the time from a decision to the job running is modelled (docs/replay.md).
+    public enum DelayModel: String, Sendable, CaseIterable {
+        /// Each attempt's own delay (offer → claim) from a version 2 live trace; the mean
+        /// where one is missing (older traces).
+        case perAttempt = "per-attempt"
+        /// The mean observed delay for every attempt.
+        case mean
+        /// None: jobs run at the decision.
+        case none
+    }
+
+    /// The model actually used: simulated traces have no dispatch delay by construction (what
+    /// looks like one there is a policy keeping a node idle), so they always replay with none.
+    public let delayModel: DelayModel
+
+    public init(_ run: TraceRun, delays: DelayModel = .perAttempt) {
         self.run = run
-        if !modelDispatchDelay { self.run.workload.dispatchDelays = [:] }
-        self.dispatchDelay = modelDispatchDelay && run.source == "live" ? run.dispatchDelay : 0
+        let model: DelayModel = run.source == "live" ? delays : .none
+        delayModel = model == .perAttempt && !run.perJobDelays ? .mean : model
+        if delayModel != .perAttempt { self.run.workload.dispatchDelays = [:] }
+        self.dispatchDelay = delayModel == .none ? 0 : run.dispatchDelay
+    }
+
+    /// Shorthand: the default model, or none.
+    public init(_ run: TraceRun, modelDispatchDelay: Bool) {
+        self.init(run, delays: modelDispatchDelay ? .perAttempt : .none)
     }
 
     public func simulate(_ policy: any SchedulingPolicy, halfLife: Micros? = 7 * Time.day) -> SimulationResult {

@@ -21,6 +21,10 @@ public struct TraceRun: Sendable {
     public var requeues: Int
     /// Offers withdrawn because their node did not claim them in time.
     public var withdrawals: Int
+    /// Node departures (`node_draining`, `node_lost`) after the last job event: workers
+    /// leaving once the work was done. They changed nothing observed and are not replayed, so
+    /// a slower counterfactual policy is not cut off by the end of the live run.
+    public var closingDepartures: Int = 0
     public var lines: Int
     /// The trace records when each offer was claimed (live, version 2): the replay uses each
     /// attempt's own dispatch delay (`Workload.dispatchDelays`) instead of the mean.
@@ -98,6 +102,7 @@ extension TraceRun {
         var leaseExpiries = 0, requeues = 0, withdrawals = 0
         var firstTime: Instant?
         var lastT = Instant.min
+        var lastJobEvent = Instant.min
 
         for k in 1..<lines.count {
             let o = try object(k)
@@ -175,6 +180,7 @@ extension TraceRun {
                 jobDelays[j, default: []].append(t - s.t)
             case "finished":
                 let j = try job()
+                lastJobEvent = t
                 let status = JobStatus(rawValue: o["status"] as? String ?? "") ?? .failed
                 guard let s = startAlloc.removeValue(forKey: j) else { continue } // never ran (dependency)
                 for n in starts[j]?.last?.nodes ?? [] { lastEndOnNode[n] = t }
@@ -215,14 +221,16 @@ extension TraceRun {
             }
             list.append(j)
         }
-        var w = Workload(name: name, jobs: list, users: users, nodes: nodes, nodeEvents: nodeEvents)
+        // Departures once every job had ended are the run closing down, not part of it.
+        let kept = nodeEvents.filter { $0.time <= lastJobEvent || !($0.kind == .lost || $0.kind == .draining) }
+        var w = Workload(name: name, jobs: list, users: users, nodes: nodes, nodeEvents: kept)
         w.failedAttempts = failed
         if liveV2 { w.dispatchDelays = jobDelays.filter { !$0.value.isEmpty } }
         return TraceRun(source: header["source"] as? String ?? "?", policy: header["policy"] as? String ?? "?",
                         origin: header["origin"] as? String ?? "", workload: w,
                         observed: observed.values.sorted { $0.id < $1.id }, starts: starts,
-                        leaseExpiries: leaseExpiries, requeues: requeues, withdrawals: withdrawals, lines: lines.count,
-                        perJobDelays: liveV2,
+                        leaseExpiries: leaseExpiries, requeues: requeues, withdrawals: withdrawals,
+                        closingDepartures: nodeEvents.count - kept.count, lines: lines.count, perJobDelays: liveV2,
                         dispatchDelay: delays.isEmpty ? 0 : delays.reduce(0, +) / Micros(delays.count))
     }
 }

@@ -51,13 +51,14 @@ enum FidelityCheck {
         return Discrimination(table: table, verdict: verdict, discriminates: ok)
     }
 
-    static let csvHeader = "live_policy,run,replay_policy,jobs,not_run,live_mean_wait_s,replay_mean_wait_s,mean_wait_error,live_p95_wait_s,replay_p95_wait_s,p95_wait_error,live_utilization,replay_utilization,utilization_difference_points,start_rank_correlation,mean_abs_start_difference_s,max_abs_start_difference_s,lease_expiries,withdrawn_offers,mean_dispatch_delay_s,meets_bounds\n"
+    static let csvHeader = "live_policy,run,replay_policy,delay_model,jobs,not_run,live_mean_wait_s,replay_mean_wait_s,mean_wait_error,live_p95_wait_s,replay_p95_wait_s,p95_wait_error,live_utilization,replay_utilization,utilization_difference_points,start_rank_correlation,mean_abs_start_difference_s,max_abs_start_difference_s,lease_expiries,withdrawn_offers,mean_dispatch_delay_s,meets_bounds\n"
 
     /// One replay of one live run, compared with what the trace observed.
     struct Row {
         var live: String
         var run: Int
         var replayPolicy: String
+        var delayModel: Replay.DelayModel
         var jobs: Int
         var notRun: Int
         var observed: RunSummary
@@ -67,9 +68,10 @@ enum FidelityCheck {
         var withdrawals: Int
         var dispatchDelay: Double
 
-        init(live: String, run: Int, trace t: TraceRun, replay r: SimulationResult) {
+        init(live: String, run: Int, trace t: TraceRun, replay r: SimulationResult, delayModel: Replay.DelayModel) {
             self.live = live
             self.run = run
+            self.delayModel = delayModel
             replayPolicy = r.policy
             fidelity = Fidelity.compare(observed: t.observed, simulated: r.records, processors: t.workload.processors)
             jobs = fidelity.starts.count
@@ -92,7 +94,7 @@ enum FidelityCheck {
         }
 
         var csvLine: String {
-            [live, "\(run)", replayPolicy, "\(jobs)", "\(notRun)", Report.number(observed.meanWait), Report.number(replayed.meanWait),
+            [live, "\(run)", replayPolicy, delayModel.rawValue, "\(jobs)", "\(notRun)", Report.number(observed.meanWait), Report.number(replayed.meanWait),
              Report.number(fidelity.meanWaitError), Report.number(observed.p95Wait), Report.number(replayed.p95Wait),
              Report.number(fidelity.p95WaitError), Report.number(observed.utilization), Report.number(replayed.utilization),
              Report.number(utilizationPoints), Report.number(fidelity.startRankCorrelation),

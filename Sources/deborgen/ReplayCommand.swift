@@ -23,8 +23,10 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Policy to replay under (repeatable). Default: the policy named in the trace.")
     var policy: [String] = []
 
-    @Flag(help: "Do not model the dispatch delay measured in the trace.")
+    @Flag(help: "Do not model the dispatch delay measured in the trace (same as --delay-model none).")
     var noDispatchDelay = false
+    @Option(help: "Dispatch delay model for live traces: per-attempt (each attempt's own offer → claim time), mean, or none.")
+    var delayModel: DelayModelArgument = .init(model: .perAttempt)
 
     @Option(help: "Fair-share half-life, e.g. 7d, or 'none'.")
     var halfLife: String = "7d"
@@ -46,13 +48,15 @@ struct ReplayCommand: ParsableCommand {
             }
         }
         let hl: Micros? = halfLife == "none" ? nil : Time.parseDuration(halfLife)
-        let replay = Replay(t, modelDispatchDelay: !noDispatchDelay)
-        print("trace: \(trace) (\(t.source), policy \(t.policy), \(t.workload.jobs.count) jobs, \(t.workload.nodes.count) nodes, \(t.leaseExpiries) lease expiries, \(t.requeues) requeues, \(t.withdrawals) withdrawn offers)")
-        if t.perJobDelays && !noDispatchDelay {
+        let replay = Replay(t, delays: noDispatchDelay ? .none : delayModel.model)
+        print("trace: \(trace) (\(t.source), policy \(t.policy), \(t.workload.jobs.count) jobs, \(t.workload.nodes.count) nodes, \(t.leaseExpiries) lease expiries, \(t.requeues) requeues, \(t.withdrawals) withdrawn offers\(t.closingDepartures > 0 ? ", \(t.closingDepartures) node departures after the last job ended, not replayed" : ""))")
+        switch replay.delayModel {
+        case .perAttempt:
             print(String(format: "dispatch delay modelled: each attempt's own (offer → claim), mean %.3f s", Time.toSeconds(t.dispatchDelay)))
-        } else {
-            print(String(format: "dispatch delay modelled: %.3f s (mean observed: %.3f s)",
-                         Time.toSeconds(replay.dispatchDelay), Time.toSeconds(t.dispatchDelay)))
+        case .mean:
+            print(String(format: "dispatch delay modelled: the mean observed, %.3f s, for every attempt", Time.toSeconds(replay.dispatchDelay)))
+        case .none:
+            print("dispatch delay modelled: none" + (t.source == "live" ? String(format: " (mean observed: %.3f s)", Time.toSeconds(t.dispatchDelay)) : " (a simulated trace has none)"))
         }
         let observed = replay.observedResult
         let results = policies.map { replay.simulate($0, halfLife: hl) }
@@ -110,4 +114,16 @@ struct TraceDiffCommand: ParsableCommand {
             }))
         }
     }
+}
+
+/// `--delay-model` values: the names of `Replay.DelayModel`.
+struct DelayModelArgument: ExpressibleByArgument {
+    var model: Replay.DelayModel
+    init(model: Replay.DelayModel) { self.model = model }
+    init?(argument: String) {
+        guard let m = Replay.DelayModel(rawValue: argument) else { return nil }
+        model = m
+    }
+    var defaultValueDescription: String { model.rawValue }
+    static var allValueStrings: [String] { Replay.DelayModel.allCases.map(\.rawValue) }
 }

@@ -20,7 +20,7 @@ import Testing
         try h.node()
         try persist()
         let a = try h.submit(fingerprint: "fp")
-        _ = try h.submit(after: [a])
+        let b = try h.submit(after: [a])
         let c = try h.submit()
         try persist()
         let g = try #require(try h.core.claim(0, by: h.worker, now: h.now))
@@ -28,9 +28,12 @@ import Testing
         _ = try h.core.report(g.attempt.id, AttemptReport(exitCode: 0, outcome: "exited", wallS: 2, cpuS: 1, maxRSSKB: 5, detail: "ok"),
                               by: h.worker, now: h.now)
         try persist()
+        // c was offered before b (b waited for a), so the node's next claim takes c; b, offered
+        // now, is cancelled before any claim takes it.
         let g2 = try #require(try h.core.claim(0, by: h.worker, now: h.now))
+        #expect(g2.job.id == c)
         try persist()
-        _ = try h.core.cancel(c, by: h.alice, now: h.now)
+        _ = try h.core.cancel(b, by: h.alice, now: h.now)
         try persist()
 
         let later = h.now + 5 * Time.second
@@ -38,6 +41,7 @@ import Testing
         // Offers are not persisted: the restarted coordinator's first pass offers its queue again.
         try rebuilt.schedule(now: later)
         #expect(rebuilt.jobs.count == 3)
+        #expect(rebuilt.jobs.map(\.state) == [.succeeded, .cancelled, .running])
         for (x, y) in zip(rebuilt.jobs, h.core.jobs) {
             #expect(x.state == y.state && x.spec == y.spec && x.result == y.result && x.attempts == y.attempts && x.user == y.user)
         }

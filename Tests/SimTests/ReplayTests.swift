@@ -94,7 +94,7 @@ struct ReplayTests {
     @Test("bad traces are refused with the line number", arguments: [
         ("", "empty file"),
         (#"{"trace":"other","version":1}"# + "\n", ":1: not a deborgen trace"),
-        (#"{"trace":"deborgen","version":2}"# + "\n", ":1: trace format version 2 is newer"),
+        (#"{"trace":"deborgen","version":3}"# + "\n", ":1: trace format version 3 is newer"),
         (#"{"trace":"deborgen","version":1}"# + "\n" + #"{"t":0,"ev":"node_joined","node":0,"name":"a","cpus":1,"memory_mb":0,"gpus":0}"# + "\n" + #"{"t":1,"ev":"submi"#, ":3: the last line is cut off"),
         (#"{"trace":"deborgen","version":1}"# + "\n" + "nonsense\n", ":2: not a JSON object"),
         (#"{"trace":"deborgen","version":1}"# + "\n" + #"{"t":0,"ev":"started","job":4,"attempt":1,"nodes":[[0,1,0,0]]}"# + "\n", ":2: job 4 was never submitted"),

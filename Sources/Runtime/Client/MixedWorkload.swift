@@ -35,7 +35,8 @@ public struct MixedSleepWorkload: Sendable {
     public var items: [Item]
     public var users: Int
 
-    /// `jobs` jobs in bursts of 4–14 (gaps of ~20 ms inside a burst, 1.5–4 s between bursts);
+    /// `jobs` jobs in bursts of 4–14 (gaps of ~20 ms inside a burst, 0.5–2.5 s between bursts:
+    /// about 1.6× what the 16 processors can serve, so a queue builds and the order matters);
     /// users weighted 6:3:1; sizes 1, 2, 4 or 8 processors (a quarter asking for `big`
     /// nodes); sleeps 0.3–3 s; half the estimates honest, half inflated 2–5×.
     public init(jobs: Int, seed: UInt64, users: Int = 3) {
@@ -48,7 +49,7 @@ public struct MixedSleepWorkload: Sendable {
         items = (0..<jobs).map { _ in
             if left == 0 {
                 left = rng.int(in: 4...14)
-                t += 1.5 + rng.unit() * 2.5
+                t += 0.3 + rng.unit() * 1.2
             } else {
                 t += -Foundation.log(1 - rng.unit()) * 0.02
             }
