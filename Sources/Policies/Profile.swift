@@ -5,7 +5,8 @@ protocol ProfileCapacity {
     func mayHost(_ r: ResourceRequest) -> Bool
     /// Where the job would go, or nil.
     func host(_ r: ResourceRequest, _ placement: Placement, _ nodes: [NodeState]) -> Allocation?
-    mutating func meet(_ o: Self)
+    /// Component-wise minimum with another segment (the window a job would span).
+    mutating func meetWindow(_ o: Self)
     mutating func take(_ a: Allocation, _ r: ResourceRequest)
     /// Undoes `take`.
     mutating func untake(_ a: Allocation, _ r: ResourceRequest)
@@ -21,7 +22,7 @@ struct CPUCount: ProfileCapacity {
     func host(_ r: ResourceRequest, _ placement: Placement, _ nodes: [NodeState]) -> Allocation? {
         r.cpus <= cpus ? Allocation([]) : nil
     }
-    mutating func meet(_ o: CPUCount) { cpus = min(cpus, o.cpus) }
+    mutating func meetWindow(_ o: CPUCount) { cpus = min(cpus, o.cpus) }
     mutating func take(_ a: Allocation, _ r: ResourceRequest) { cpus -= r.cpus }
     mutating func untake(_ a: Allocation, _ r: ResourceRequest) { cpus += r.cpus }
     func canTake(_ a: Allocation, _ r: ResourceRequest) -> Bool { r.cpus <= cpus }
@@ -33,8 +34,13 @@ struct CPUCount: ProfileCapacity {
 extension CapacityView: ProfileCapacity {
     func mayHost(_ r: ResourceRequest) -> Bool { r.cpus <= totalCPUs }
     func host(_ r: ResourceRequest, _ placement: Placement, _ nodes: [NodeState]) -> Allocation? {
-        placement.choose(r, in: self, nodes: nodes)
+        // A window's view comes out of `meet`s that leave `open` stale.
+        var v = self
+        v.refreshOpen()
+        return placement.choose(r, in: v, nodes: nodes)
     }
+    /// The profile meets windows only to test and host them: `open` is rebuilt by `host`.
+    mutating func meetWindow(_ o: CapacityView) { meetLeavingOpenStale(o) }
     mutating func take(_ a: Allocation, _ r: ResourceRequest) { take(a) }
     mutating func untake(_ a: Allocation, _ r: ResourceRequest) { give(a) }
     func canTake(_ a: Allocation, _ r: ResourceRequest) -> Bool {
@@ -81,7 +87,7 @@ struct Profile<Cap: ProfileCapacity> {
             var k = i + 1
             var blockedAt = -1
             while k < times.count && times[k] < end {
-                m.meet(caps[k])
+                m.meetWindow(caps[k])
                 if !m.mayHost(r) { blockedAt = k; break }
                 k += 1
             }
@@ -123,7 +129,7 @@ struct Profile<Cap: ProfileCapacity> {
         let i = boundary(at: start)
         let k = boundary(at: start &+ duration)
         var m = caps[i]
-        for s in (i + 1)..<max(k, i + 1) { m.meet(caps[s]) }
+        for s in (i + 1)..<max(k, i + 1) { m.meetWindow(caps[s]) }
         return m.host(r, placement, nodes)
     }
 

@@ -191,6 +191,11 @@ public final class Ops: @unchecked Sendable {
         var auditEvents: [String: Int]
     }
 
+    /// Policy passes run so far and the seconds they took together (for `bench coordinator`).
+    public func passTotals() -> (passes: Int, seconds: Double) {
+        locked { (passLatency.count, passLatency.sum) }
+    }
+
     func counters() -> Counters {
         locked {
             Counters(queueWait: queueWait, passLatency: passLatency, passes: passes, attemptsStarted: attemptsStarted,

@@ -59,6 +59,8 @@ struct BenchCoordinatorCommand: ParsableCommand {
             return [r.micros]
         }
 
+        let passesAfterSubmit = server.coordinator.ops.passTotals()
+
         // Phase 2: each client registers a node and loops claim → report.
         let cyc = try Self.phase(clients: clients, seconds: cycleSeconds, port: port, setup: { http, i in
             let r = try http.request("POST", "/v1/nodes", token: worker,
@@ -77,6 +79,7 @@ struct BenchCoordinatorCommand: ParsableCommand {
 
         let loadAfter = Self.loadAverage()
         let batches = Self.await { await server.coordinator.batches }
+        let passesAtEnd = server.coordinator.ops.passTotals()
         let stopSem = DispatchSemaphore(value: 0)
         Task { try? await server.stop(); stopSem.signal() }
         stopSem.wait()
@@ -93,7 +96,13 @@ struct BenchCoordinatorCommand: ParsableCommand {
         ]
         let note = cyc.drained ? "\n(the queue ran dry during the cycle phase: cycles are bounded by the submissions)\n" : ""
         let context = "\nload average before/after: \(loadBefore) / \(loadAfter) (2 cores); \(batches) transactions for \(sub.ops + 2 * cyc.ops) state-changing requests (group commit)\n"
-        let text = rows.joined(separator: "\n") + "\n" + note + context
+        func passLine(_ phase: String, _ n: Int, _ s: Double, per ops: Int) -> String {
+            "\(phase) phase: \(n) policy passes (" + String(format: "%.2f per request), %.3f ms each on average",
+                                                           Double(n) / Double(max(ops, 1)), n > 0 ? s * 1000 / Double(n) : 0)
+        }
+        let passes = passLine("submit", passesAfterSubmit.passes, passesAfterSubmit.seconds, per: sub.ops) + "; "
+            + passLine("cycle", passesAtEnd.passes - passesAfterSubmit.passes, passesAtEnd.seconds - passesAfterSubmit.seconds, per: 2 * cyc.ops) + "\n"
+        let text = rows.joined(separator: "\n") + "\n" + note + context + passes
         print(text)
         print("Slurm's documented sustained rate: 500 simple batch jobs/s; ratio submit \(String(format: "%.1f", sub.rate / 500))×, cycles \(String(format: "%.1f", cyc.rate / 500))×")
         if let output {

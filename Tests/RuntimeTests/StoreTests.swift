@@ -74,6 +74,13 @@ import Testing
         #expect(try store.principal(hash: Tokens.hash(t)) == nil)
     }
 
+    @Test func tokenHashesAreStandardSHA256Hex() {
+        // FIPS 180-2 test vectors: stored hashes must stay what earlier versions wrote.
+        #expect(Tokens.sha256Hex(Data("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(Tokens.sha256Hex(Data()) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(Tokens.hash("abc") == Tokens.sha256Hex(Data("abc".utf8)))
+    }
+
     @Test func aFailedTransactionChangesNothing() throws {
         let dir = tempDir("rollback")
         let store = try Store(directory: dir, durable: false)
