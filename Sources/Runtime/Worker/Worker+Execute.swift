@@ -15,13 +15,22 @@ extension Worker {
         return env
     }
 
-    /// The argv actually spawned: an optional `ulimit -v` wrapper (the job's memory_mb plus 64 MiB
-    /// for the loader and shell), then the network-isolation prefix when asked for.
-    public static func wrap(_ argv: [String], memoryMB: Int, isolate: [String]?) -> [String] {
+    /// The argv actually spawned, outermost first: a `ulimit -v` backstop (4 × memory_mb + 1 GiB
+    /// of address space: only a runaway allocation faster than the 200 ms memory watch meets it,
+    /// so an ordinary job over its memory_mb ends as `memory_exceeded`, not with an allocation
+    /// error), `taskset -c CORES` when the job is pinned, then the sandbox (which also drops the
+    /// network when `isolate` is non-nil), or without a sandbox the network-isolation prefix.
+    public static func wrap(_ argv: [String], memoryMB: Int, isolate: [String]?, sandbox: Sandbox? = nil,
+                            workspace: String = "", gpus: Bool = false, cores: [Int] = [], taskset: String? = nil) -> [String] {
         var out = argv
-        if let isolate, !isolate.isEmpty { out = isolate + out }
+        if let sandbox {
+            out = sandbox.argv(out, workspace: workspace, network: isolate == nil, gpus: gpus)
+        } else if let isolate, !isolate.isEmpty {
+            out = isolate + out
+        }
+        if let taskset, !cores.isEmpty { out = [taskset, "-c", CorePool.list(cores)] + out }
         if memoryMB > 0 {
-            let kb = (memoryMB + 64) * 1024
+            let kb = (4 * memoryMB + 1024) * 1024
             out = ["/bin/sh", "-c", "ulimit -v \(kb) 2>/dev/null; exec \"$@\"", "deborgen-limit"] + out
         }
         return out
@@ -41,10 +50,15 @@ extension Worker {
         var report: V1.ResultReport?
 
         func run(_ argv: [String], isolate: Bool) async -> (Termination?, String) {
-            let full = Self.wrap(argv, memoryMB: job.resources.memoryMB, isolate: isolate ? opts.capabilities.isolationPrefix : nil)
+            let sandbox = opts.sandbox
+            if sandbox != nil, let cmd = argv.first, !cmd.contains("/"), findExecutable(cmd, path: env["PATH"]) == nil {
+                return (nil, "command not found: \(cmd)")
+            }
+            let full = Self.wrap(argv, memoryMB: job.resources.memoryMB, isolate: isolate ? opts.capabilities.isolationPrefix : nil,
+                                 sandbox: sandbox, workspace: ws, gpus: job.resources.gpus > 0, cores: h.cores, taskset: opts.cpuLimits.taskset)
             let child: ChildProcess
             do {
-                child = try ChildProcess(argv: full, directory: ws, environment: env) { data in
+                child = try ChildProcess(argv: full, directory: ws, environment: env, sandboxed: sandbox != nil) { data in
                     h.state.withLock { s in
                         // Bound what waits in memory while the coordinator is away.
                         if s.pendingLog.count > 32 << 20 { s.droppedLogBytes += data.count } else { s.pendingLog.append(data) }
@@ -62,7 +76,8 @@ extension Worker {
                 try await Task.sleep(nanoseconds: 2_000_000_000)
                 child.kill(SIGKILL)
             }
-            let t = await child.wait()
+            let limit = job.resources.memoryMB > 0 ? job.resources.memoryMB * 1024 : nil
+            let t = await child.wait(memoryLimitKB: limit)
             timer.cancel()
             h.state.withLock { $0.child = nil }
             return (t, "")
@@ -81,7 +96,9 @@ extension Worker {
                 let (st, why) = await run(setup, isolate: false)
                 if let t = st {
                     cpu += t.cpuSeconds; rss = max(rss, t.maxRSSKB)
-                    if h.state.withLock({ $0.timedOut }) {
+                    if let kb = t.memoryExceededKB {
+                        failed = memoryReport(kb, limitMB: job.resources.memoryMB, phase: "setup", wall: elapsed(started), cpu: cpu, rss: rss)
+                    } else if h.state.withLock({ $0.timedOut }) {
                         failed = V1.ResultReport(exitCode: nil, outcome: "timeout", wallS: elapsed(started), cpuS: cpu, maxRssKB: rss, detail: "timed out during setup after \(job.timeoutS) s")
                     } else if t.exitCode != 0 {
                         failed = V1.ResultReport(exitCode: t.shellCode, outcome: "exited", wallS: elapsed(started), cpuS: cpu, maxRssKB: rss, detail: "setup failed with \(describe(t))")
@@ -94,7 +111,9 @@ extension Worker {
                 let (ct, why) = await run(job.command, isolate: job.isolateNetwork)
                 if let t = ct {
                     cpu += t.cpuSeconds; rss = max(rss, t.maxRSSKB)
-                    if h.state.withLock({ $0.timedOut }) {
+                    if let kb = t.memoryExceededKB {
+                        report = memoryReport(kb, limitMB: job.resources.memoryMB, phase: nil, wall: elapsed(started), cpu: cpu, rss: rss)
+                    } else if h.state.withLock({ $0.timedOut }) {
                         report = V1.ResultReport(exitCode: nil, outcome: "timeout", wallS: elapsed(started), cpuS: cpu, maxRssKB: rss, detail: "killed after the \(job.timeoutS) s timeout")
                     } else {
                         report = V1.ResultReport(exitCode: t.shellCode, outcome: "exited", wallS: elapsed(started), cpuS: cpu, maxRssKB: rss,
@@ -109,6 +128,7 @@ extension Worker {
 
         if let r = report, h.lost == nil {
             let line = r.outcome == "timeout" ? "[deborgen] \(r.detail ?? "timed out")\n"
+                : r.outcome == "memory_exceeded" ? "[deborgen] memory_exceeded: \(r.detail ?? "")\n"
                 : r.outcome == "error" ? "[deborgen] error: \(r.detail ?? "")\n" : nil
             if let line { h.state.withLock { $0.pendingLog.append(Data(line.utf8)) } }
         }
@@ -125,6 +145,12 @@ extension Worker {
         if let why = h.lost { log("job \(job.id) attempt \(h.id): \(why); not reporting") }
         if !opts.keepWorkspaces { try? fm.removeItem(atPath: ws) }
         finished(h)
+    }
+
+    /// The report of an attempt the memory watch killed: `kb` is what its tree held then.
+    nonisolated func memoryReport(_ kb: Int, limitMB: Int, phase: String?, wall: Double, cpu: Double, rss: Int) -> V1.ResultReport {
+        V1.ResultReport(exitCode: nil, outcome: "memory_exceeded", wallS: wall, cpuS: cpu, maxRssKB: max(rss, kb),
+                        detail: "killed\(phase.map { " during \($0)" } ?? ""): its processes held \(kb / 1024) MiB, over its memory_mb of \(limitMB) MiB")
     }
 
     nonisolated func elapsed(_ since: ContinuousClock.Instant) -> Double {

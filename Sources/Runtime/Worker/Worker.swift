@@ -17,22 +17,46 @@ public struct WorkerOptions: Sendable {
     public var keepWorkspaces: Bool
     /// PATH given to jobs.
     public var jobPath: String
+    /// The bubblewrap sandbox every job runs in; nil runs jobs unsandboxed (`--no-sandbox`, or
+    /// bwrap does not work here).
+    public var sandbox: Sandbox?
+    /// Affinity and cgroup tools found at start.
+    public var cpuLimits: CPULimits
+    /// The cores jobs are pinned to (empty: no pinning).
+    public var cores: [Int]
+    /// Claim nothing while the work dir's filesystem has less than this many MiB free.
+    public var minFreeDiskMB: Int
     /// Where the worker's own log lines go.
     public var log: @Sendable (String) -> Void
 
     public init(name: String, labels: [String], capabilities: Capabilities, hours: WorkHours?, workDir: String,
                 grace: Double = 30, claimWaitS: Int = 20, keepWorkspaces: Bool = false,
                 jobPath: String = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin",
+                sandbox: Sandbox? = nil, cpuLimits: CPULimits = CPULimits(taskset: nil, cgroupDir: nil, cgroupNote: "not detected"),
+                cores: [Int] = [], minFreeDiskMB: Int = 0,
                 log: @escaping @Sendable (String) -> Void) {
         self.name = name; self.labels = labels; self.capabilities = capabilities; self.hours = hours
         self.workDir = workDir; self.grace = grace; self.claimWaitS = claimWaitS
-        self.keepWorkspaces = keepWorkspaces; self.jobPath = jobPath; self.log = log
+        self.keepWorkspaces = keepWorkspaces; self.jobPath = jobPath; self.sandbox = sandbox
+        self.cpuLimits = cpuLimits; self.cores = cores; self.minFreeDiskMB = minFreeDiskMB; self.log = log
+    }
+
+    /// One line for logs and the coordinator: how jobs here are isolated and limited.
+    public var isolationSummary: String {
+        var parts = [sandbox != nil ? "sandbox bwrap" : "no sandbox"]
+        parts.append(capabilities.canIsolateNetwork ? "network isolation" : "no network isolation")
+        if cpuLimits.taskset != nil && !cores.isEmpty { parts.append("cpu affinity \(CorePool.list(cores))") }
+        parts.append(cpuLimits.cgroupDir != nil ? "cgroup cpu quota" : "no cgroup cpu quota")
+        parts.append("memory watch")
+        return parts.joined(separator: ", ")
     }
 }
 
 /// One attempt this worker holds: its process, its pending log bytes, and whether it is still ours.
 final class HeldAttempt: @unchecked Sendable {
     let claim: V1.Claim
+    /// The cores the attempt is pinned to (set once, before it runs).
+    var cores: [Int] = []
     var id: String { claim.attemptID }
     var job: V1.Job { claim.job }
     let state = WorkerLocked(State())
@@ -71,6 +95,9 @@ public actor Worker {
     var usedCPUs = 0
     var draining = false
     var pausedByCoordinator = false
+    /// The owner paused this worker (SIGUSR1); SIGUSR2 resumes.
+    var pausedByOwner = false
+    var pool: CorePool
     var fatal: ClientError?
     var claimTask: Task<V1.Claim?, any Error>?
     var wakeups: [CheckedContinuation<Void, Never>] = []
@@ -78,6 +105,7 @@ public actor Worker {
     public init(client: CoordinatorClient, options: WorkerOptions) {
         self.client = client
         self.opts = options
+        pool = CorePool(cores: options.cores)
     }
 
     func log(_ s: String) { opts.log(s) }
@@ -85,7 +113,8 @@ public actor Worker {
     var registration: V1.NodeRegistration {
         V1.NodeRegistration(name: opts.name, cpus: opts.capabilities.cpus, memoryMB: opts.capabilities.memoryMB,
                          gpus: opts.capabilities.gpus, os: opts.capabilities.os, labels: opts.labels,
-                         hours: opts.hours?.utcWindow(offsetSeconds: TimeZone.current.secondsFromGMT()), canIsolateNetwork: opts.capabilities.canIsolateNetwork)
+                         hours: opts.hours?.utcWindow(offsetSeconds: TimeZone.current.secondsFromGMT()), canIsolateNetwork: opts.capabilities.canIsolateNetwork,
+                         isolation: opts.isolationSummary)
     }
 
     /// Registers (retrying while the coordinator is unreachable). Re-registering by the same name
@@ -98,7 +127,7 @@ public actor Worker {
         let reattach = nodeID != nil
         nodeID = r.nodeID
         // Registering again undoes a drain on the coordinator's side: say it again.
-        if draining { try? await c.drain(node: r.nodeID) }
+        if draining || pausedByOwner { try? await c.drain(node: r.nodeID) }
         heartbeatInterval = max(0.2, r.heartbeatIntervalS)
         leaseS = r.leaseS
         log("\(reattach ? "re-registered" : "registered") as node \(r.nodeID) '\(opts.name)' (\(opts.capabilities.cpus) cpus, \(opts.capabilities.memoryMB) MiB, \(opts.capabilities.gpus) gpus; heartbeat \(r.heartbeatIntervalS) s, lease \(r.leaseS) s)")
@@ -140,6 +169,32 @@ public actor Worker {
         wake()
     }
 
+    /// The owner's pause: no new work (the coordinator drains the node, so it plans around it);
+    /// running jobs go on. The node stays registered.
+    public func pause() {
+        guard !pausedByOwner && !draining else { return }
+        pausedByOwner = true
+        log("paused by the owner: no new work; \(held.count) running job(s) go on (SIGUSR2 resumes)")
+        claimTask?.cancel()
+        if let id = nodeID { let c = client; Task { try? await c.drain(node: id) } }
+    }
+
+    /// Undoes `pause`: registering again reopens the node on the coordinator.
+    public func resume() async {
+        guard pausedByOwner && !draining else { return }
+        pausedByOwner = false
+        log("resumed by the owner: taking work again")
+        try? await register()
+        wake()
+    }
+
+    /// MiB free for unprivileged users on the filesystem holding `path` (nil when unknown).
+    nonisolated static func freeDiskMB(_ path: String) -> Int? {
+        var st = statvfs()
+        guard statvfs(path, &st) == 0 else { return nil }
+        return Int(UInt64(st.f_bavail) * UInt64(st.f_frsize) / (1024 * 1024))
+    }
+
     func wake() { let w = wakeups; wakeups = []; w.forEach { $0.resume() } }
 
     /// Sleeps up to `seconds`, returning early on `wake()`.
@@ -152,7 +207,14 @@ public actor Worker {
     func claimLoop() async throws {
         var delay = 0.2
         var outsideLogged = false
+        var diskLogged = false
         while !draining && fatal == nil {
+            if pausedByOwner { await nap(30); continue }
+            if opts.minFreeDiskMB > 0, let free = Self.freeDiskMB(opts.workDir), free < opts.minFreeDiskMB {
+                if !diskLogged { log("only \(free) MiB free on the disk of \(opts.workDir) (less than --min-free-disk-mb \(opts.minFreeDiskMB)): not taking work"); diskLogged = true }
+                await nap(10); continue
+            }
+            if diskLogged { log("disk space is back above \(opts.minFreeDiskMB) MiB: taking work"); diskLogged = false }
             if let hours = opts.hours, !hours.contains(Date()) {
                 if !outsideLogged { log("outside working hours \(hours.text): not taking work"); outsideLogged = true }
                 await nap(30); continue
@@ -171,6 +233,7 @@ public actor Worker {
             } catch let e as ClientError {
                 claimTask = nil
                 if draining { break }
+                if pausedByOwner { continue }
                 switch e.status {
                 case 401, 403: fatal = e; return
                 case 404, 409: log("the coordinator does not know node \(node) as registered (\(e.status!)): registering again"); try await register()
@@ -180,7 +243,9 @@ public actor Worker {
                 }
             } catch {
                 claimTask = nil
-                if draining || error is CancellationError { break }
+                if draining { break }
+                if pausedByOwner { continue }
+                if error is CancellationError { break }
                 log("claim failed (\(error)); retrying in \(String(format: "%.1f", delay)) s")
                 await nap(delay); delay = min(5, delay * 2)
             }
@@ -236,13 +301,16 @@ public actor Worker {
         let h = HeldAttempt(claim)
         held[claim.attemptID] = h
         usedCPUs += max(1, claim.job.resources.cpus)
-        log("job \(claim.job.id) attempt \(claim.attemptID): starting \(claim.job.command.joined(separator: " "))")
+        h.cores = pool.take(max(1, claim.job.resources.cpus))
+        let pin = h.cores.isEmpty || opts.cpuLimits.taskset == nil ? "" : " on cores \(CorePool.list(h.cores))"
+        log("job \(claim.job.id) attempt \(claim.attemptID): starting\(pin) \(claim.job.command.joined(separator: " "))")
         Task { await self.execute(h) }
     }
 
     func finished(_ h: HeldAttempt) {
         held[h.id] = nil
         usedCPUs -= max(1, h.job.resources.cpus)
+        pool.give(h.cores)
         wake()
     }
 
