@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Testing
 @testable import Runtime
 
@@ -127,6 +130,60 @@ struct SandboxEndToEndTests {
         // Under its request, the same kind of job runs to the end.
         let ok = try await c.submit(["python3", "-c", "b = b'x' * (20 << 20); print(len(b))"]) { $0.resources = V1.APIResources(cpus: 1, memoryMB: 100, gpus: 0) }
         #expect(try await c.waitJob(ok.id).state == "succeeded")
+    }
+
+    @Test func ownerCapsPausesResumesAndSeesIsolation() async throws {
+        let c = try Cluster()
+        defer { c.shutdown() }
+        try await c.start(workers: 0)
+        try c.startWorker("w1", cpus: 64, extra: ["--max-cpus", "1", "--max-memory-mb", "512"])
+        try await c.waitForNodes(1)
+        let node = try #require(try await c.client.nodes().first { $0.name == "w1" })
+        #expect(node.cpus == 1 && node.memoryMB == 512, "caps: \(node.cpus) cpus, \(node.memoryMB) MiB")
+        let iso = node.isolation ?? ""
+        #expect(iso.contains("cpu affinity 0") && iso.contains("memory watch") && iso.contains("cgroup"), "\(iso)")
+        #expect(iso.hasPrefix(Self.bwrapWorks ? "sandbox bwrap" : "no sandbox"), "\(iso)")
+        #expect(c.workerLog("w1").contains("cpu quota: "))
+        let (st, out, _) = try c.cli(["nodes"])
+        #expect(st == 0 && out.contains(iso), "\(out)")
+        // The status page has an isolation column too.
+        var req = URLRequest(url: URL(string: c.url + "/status")!)
+        req.setValue("Bearer " + c.submitterToken, forHTTPHeaderField: "Authorization")
+        if let (data, resp) = try? await URLSession.shared.data(for: req), (resp as? HTTPURLResponse)?.statusCode == 200 {
+            let html = String(decoding: data, as: UTF8.self)
+            #expect(html.contains("<th>isolation</th>") && html.contains(Self.bwrapWorks ? ">sandbox" : "no sandbox"))
+        }
+
+        // SIGUSR1: no new work, the node stays (as draining); SIGUSR2: work again.
+        c.signalWorker("w1", SIGUSR1)
+        var state = ""
+        for _ in 0..<50 where state != "draining" {
+            state = try await c.client.nodes().first { $0.name == "w1" }?.state ?? ""
+            try await Task.sleep(nanoseconds: 100_000_000)
+        }
+        #expect(state == "draining")
+        let j = try await c.submit(["sh", "-c", "echo ran"])
+        try await Task.sleep(nanoseconds: 2_000_000_000)
+        #expect(try await c.client.job(j.id).state == "queued")
+        #expect(c.workers["w1"]!.isRunning)
+        c.signalWorker("w1", SIGUSR2)
+        #expect(try await c.waitJob(j.id, timeout: 20).state == "succeeded")
+        #expect(try await c.client.nodes().first { $0.name == "w1" }?.id == node.id, "same node after resume")
+        let log = c.workerLog("w1")
+        #expect(log.contains("paused by the owner") && log.contains("resumed by the owner"))
+    }
+
+    @Test func nearlyFullDiskTakesNoWork() async throws {
+        let c = try Cluster()
+        defer { c.shutdown() }
+        try await c.start(workers: 0)
+        try c.startWorker("w1", extra: ["--min-free-disk-mb", String(Int.max / 2)])
+        try await c.waitForNodes(1)
+        let j = try await c.submit(["true"])
+        try await Task.sleep(nanoseconds: 2_000_000_000)
+        #expect(try await c.client.job(j.id).state == "queued")
+        #expect(c.workerLog("w1").contains("MiB free on the disk of"), "\(c.workerLog("w1"))")
+        _ = try await c.client.cancel(j.id)
     }
 
     enum Ending: String, CaseIterable, Sendable { case cancel, timeout, shutdown }

@@ -175,7 +175,8 @@ public actor Worker {
         guard !pausedByOwner && !draining else { return }
         pausedByOwner = true
         log("paused by the owner: no new work; \(held.count) running job(s) go on (SIGUSR2 resumes)")
-        claimTask?.cancel()
+        // A claim in flight is left to finish: cancelling it here would not cancel it on the
+        // coordinator, which could still grant it (after a resume) to a request nobody reads.
         if let id = nodeID { let c = client; Task { try? await c.drain(node: id) } }
     }
 
@@ -233,7 +234,6 @@ public actor Worker {
             } catch let e as ClientError {
                 claimTask = nil
                 if draining { break }
-                if pausedByOwner { continue }
                 switch e.status {
                 case 401, 403: fatal = e; return
                 case 404, 409: log("the coordinator does not know node \(node) as registered (\(e.status!)): registering again"); try await register()
@@ -243,9 +243,7 @@ public actor Worker {
                 }
             } catch {
                 claimTask = nil
-                if draining { break }
-                if pausedByOwner { continue }
-                if error is CancellationError { break }
+                if draining || error is CancellationError { break }
                 log("claim failed (\(error)); retrying in \(String(format: "%.1f", delay)) s")
                 await nap(delay); delay = min(5, delay * 2)
             }
