@@ -121,7 +121,10 @@ struct WorkerCommand: AsyncParsableCommand {
         } else {
             log("cpu affinity NOT available (taskset not found): jobs may use every core")
         }
-        log(cpuLimits.cgroupDir != nil ? "cpu quota: \(cpuLimits.cgroupNote)" : "cpu quota: skipped (\(cpuLimits.cgroupNote)); cpu is bounded by affinity only")
+        var cgroup: CgroupCPU?
+        var cgroupNote = cpuLimits.cgroupNote
+        if let base = cpuLimits.cgroupDir { (cgroup, cgroupNote) = CgroupCPU.prepare(base: base, isRoot: cpuLimits.cgroupIsRoot) }
+        log(cgroup != nil ? "cpu quota: \(cgroupNote)" : "cpu quota: skipped (\(cgroupNote)); cpu is bounded by affinity only")
         log("memory: a job whose processes hold more than its memory_mb is killed as memory_exceeded (checked every 200 ms)")
         if minFreeDiskMB > 0 { log("disk: no work is taken while \(dir) has less than \(minFreeDiskMB) MiB free") }
         if caps.canIsolateNetwork {
@@ -133,7 +136,7 @@ struct WorkerCommand: AsyncParsableCommand {
         let options = WorkerOptions(
             name: nodeName, labels: labelList, capabilities: caps, hours: wh, workDir: dir, grace: grace,
             claimWaitS: max(1, min(60, claimWait)), keepWorkspaces: keepWorkspaces, sandbox: sandbox, cpuLimits: cpuLimits,
-            cores: cpuLimits.taskset != nil ? cores : [], minFreeDiskMB: minFreeDiskMB, log: log)
+            cores: cpuLimits.taskset != nil ? cores : [], minFreeDiskMB: minFreeDiskMB, cgroup: cgroup, log: log)
         log("isolation: \(options.isolationSummary)")
         let worker = Worker(client: client, options: options)
 

@@ -130,3 +130,35 @@ struct ProcessTreeTests {
         SandboxEndToEndTests.killAll(marker)
     }
 }
+
+@Suite("cgroup v2 CPU quotas")
+struct CgroupCPUTests {
+    /// A directory standing in for a delegated cgroup (control files are plain files here).
+    func fakeCgroup() throws -> String {
+        let d = FileManager.default.temporaryDirectory.appendingPathComponent("cg-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: d + "/deborgen-worker", withIntermediateDirectories: true)
+        for f in ["cgroup.subtree_control", "deborgen-worker/cgroup.procs"] { FileManager.default.createFile(atPath: d + "/" + f, contents: nil) }
+        return d
+    }
+
+    @Test func prepareMovesTheWorkerToALeafAndEnablesCPU() throws {
+        let d = try fakeCgroup()
+        defer { try? FileManager.default.removeItem(atPath: d) }
+        let (cg, why) = CgroupCPU.prepare(base: d, isRoot: false, pid: 4242)
+        #expect(cg == CgroupCPU(base: d), "\(why)")
+        #expect(try String(contentsOfFile: d + "/deborgen-worker/cgroup.procs", encoding: .utf8) == "4242\n")
+        #expect(try String(contentsOfFile: d + "/cgroup.subtree_control", encoding: .utf8) == "+cpu\n")
+        // A job group: its quota file (the kernel creates it; here it must exist to be written).
+        try FileManager.default.createDirectory(atPath: d + "/deborgen-a-7-1", withIntermediateDirectories: false)
+        FileManager.default.createFile(atPath: d + "/deborgen-a-7-1/cpu.max", contents: nil)
+        #expect(cg?.create("a-7-1", cpus: 2) == d + "/deborgen-a-7-1")
+        #expect(try String(contentsOfFile: d + "/deborgen-a-7-1/cpu.max", encoding: .utf8) == "200000 100000\n")
+        #expect(CgroupCPU.prepare(base: d + "/missing", isRoot: true).0 == nil)
+    }
+
+    @Test func wrapJoinsTheGroupFirst() {
+        let w = Worker.wrap(["true"], memoryMB: 0, isolate: nil, cgroup: "/sys/fs/cgroup/x/deborgen-a-1-1")
+        #expect(w.prefix(2) == ["/bin/sh", "-c"] && w[2].contains("cgroup.procs") && !w[2].contains("ulimit"))
+        #expect(Array(w.suffix(2)) == ["/sys/fs/cgroup/x/deborgen-a-1-1", "true"])
+    }
+}

@@ -71,11 +71,13 @@ public struct CPULimits: Sendable, Equatable {
     /// The cgroup v2 directory under which each job gets its own group with `cpu.max`; nil when
     /// cgroup v2 is not mounted, has no `cpu` controller here, or is not writable (not delegated).
     public var cgroupDir: String?
+    /// `cgroupDir` is the root of the cgroup v2 hierarchy (the worker need not move into a leaf).
+    public var cgroupIsRoot = false
     /// Why there is no cgroup quota (for the log).
     public var cgroupNote: String
 
-    public init(taskset: String?, cgroupDir: String?, cgroupNote: String) {
-        self.taskset = taskset; self.cgroupDir = cgroupDir; self.cgroupNote = cgroupNote
+    public init(taskset: String?, cgroupDir: String?, cgroupNote: String, cgroupIsRoot: Bool = false) {
+        self.taskset = taskset; self.cgroupDir = cgroupDir; self.cgroupNote = cgroupNote; self.cgroupIsRoot = cgroupIsRoot
     }
 
     /// The cgroup v2 mount point from /proc/self/mountinfo text (field 5 of a line whose
@@ -107,6 +109,6 @@ public struct CPULimits: Sendable, Equatable {
         guard access(dir + "/cgroup.subtree_control", W_OK) == 0 && access(dir, W_OK) == 0 else {
             return CPULimits(taskset: taskset, cgroupDir: nil, cgroupNote: "cgroup v2 at \(dir) is not delegated to this user")
         }
-        return CPULimits(taskset: taskset, cgroupDir: dir, cgroupNote: "cgroup v2 cpu.max under \(dir)")
+        return CPULimits(taskset: taskset, cgroupDir: dir, cgroupNote: "cgroup v2 cpu.max under \(dir)", cgroupIsRoot: own == "/")
     }
 }

@@ -15,13 +15,15 @@ extension Worker {
         return env
     }
 
-    /// The argv actually spawned, outermost first: a `ulimit -v` backstop (4 × memory_mb + 1 GiB
-    /// of address space: only a runaway allocation faster than the 200 ms memory watch meets it,
+    /// The argv actually spawned, outermost first: a shell prelude that joins the attempt's
+    /// cgroup (when there is one) and sets a `ulimit -v` backstop (4 × memory_mb + 1 GiB of
+    /// address space: only a runaway allocation faster than the 200 ms memory watch meets it,
     /// so an ordinary job over its memory_mb ends as `memory_exceeded`, not with an allocation
     /// error), `taskset -c CORES` when the job is pinned, then the sandbox (which also drops the
     /// network when `isolate` is non-nil), or without a sandbox the network-isolation prefix.
     public static func wrap(_ argv: [String], memoryMB: Int, isolate: [String]?, sandbox: Sandbox? = nil,
-                            workspace: String = "", gpus: Bool = false, cores: [Int] = [], taskset: String? = nil) -> [String] {
+                            workspace: String = "", gpus: Bool = false, cores: [Int] = [], taskset: String? = nil,
+                            cgroup: String? = nil) -> [String] {
         var out = argv
         if let sandbox {
             out = sandbox.argv(out, workspace: workspace, network: isolate == nil, gpus: gpus)
@@ -29,9 +31,11 @@ extension Worker {
             out = isolate + out
         }
         if let taskset, !cores.isEmpty { out = [taskset, "-c", CorePool.list(cores)] + out }
-        if memoryMB > 0 {
-            let kb = (4 * memoryMB + 1024) * 1024
-            out = ["/bin/sh", "-c", "ulimit -v \(kb) 2>/dev/null; exec \"$@\"", "deborgen-limit"] + out
+        if memoryMB > 0 || cgroup != nil {
+            var script = ""
+            if cgroup != nil { script += "echo $$ > \"$1/cgroup.procs\" 2>/dev/null || echo \"[deborgen] could not join cgroup $1\" >&2; shift; " }
+            if memoryMB > 0 { script += "ulimit -v \((4 * memoryMB + 1024) * 1024) 2>/dev/null; " }
+            out = ["/bin/sh", "-c", script + "exec \"$@\"", "deborgen-limit"] + (cgroup.map { [$0] } ?? []) + out
         }
         return out
     }
@@ -44,6 +48,7 @@ extension Worker {
         let made = (try? fm.createDirectory(atPath: ws + "/outputs", withIntermediateDirectories: true)) != nil
             && (try? fm.createDirectory(atPath: ws + "/tmp", withIntermediateDirectories: true)) != nil
         let env = Self.jobEnvironment(job: job, attemptID: h.id, workspace: ws, path: opts.jobPath)
+        let cgroupDir = opts.cgroup?.create(h.id, cpus: job.resources.cpus)
         let flusher = Task { await self.streamLogs(h) }
         let started = ContinuousClock.now
         let deadline = started + .milliseconds(Int64(job.timeoutS * 1000))
@@ -55,7 +60,8 @@ extension Worker {
                 return (nil, "command not found: \(cmd)")
             }
             let full = Self.wrap(argv, memoryMB: job.resources.memoryMB, isolate: isolate ? opts.capabilities.isolationPrefix : nil,
-                                 sandbox: sandbox, workspace: ws, gpus: job.resources.gpus > 0, cores: h.cores, taskset: opts.cpuLimits.taskset)
+                                 sandbox: sandbox, workspace: ws, gpus: job.resources.gpus > 0, cores: h.cores, taskset: opts.cpuLimits.taskset,
+                                 cgroup: cgroupDir)
             let child: ChildProcess
             do {
                 child = try ChildProcess(argv: full, directory: ws, environment: env, sandboxed: sandbox != nil) { data in
@@ -144,6 +150,7 @@ extension Worker {
         }
         if let why = h.lost { log("job \(job.id) attempt \(h.id): \(why); not reporting") }
         if !opts.keepWorkspaces { try? fm.removeItem(atPath: ws) }
+        if let cgroupDir { opts.cgroup?.remove(cgroupDir) }
         finished(h)
     }
 

@@ -22,6 +22,8 @@ public struct WorkerOptions: Sendable {
     public var sandbox: Sandbox?
     /// Affinity and cgroup tools found at start.
     public var cpuLimits: CPULimits
+    /// Where jobs get a cgroup v2 CPU quota (nil: affinity only).
+    public var cgroup: CgroupCPU?
     /// The cores jobs are pinned to (empty: no pinning).
     public var cores: [Int]
     /// Claim nothing while the work dir's filesystem has less than this many MiB free.
@@ -33,12 +35,12 @@ public struct WorkerOptions: Sendable {
                 grace: Double = 30, claimWaitS: Int = 20, keepWorkspaces: Bool = false,
                 jobPath: String = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin",
                 sandbox: Sandbox? = nil, cpuLimits: CPULimits = CPULimits(taskset: nil, cgroupDir: nil, cgroupNote: "not detected"),
-                cores: [Int] = [], minFreeDiskMB: Int = 0,
+                cores: [Int] = [], minFreeDiskMB: Int = 0, cgroup: CgroupCPU? = nil,
                 log: @escaping @Sendable (String) -> Void) {
         self.name = name; self.labels = labels; self.capabilities = capabilities; self.hours = hours
         self.workDir = workDir; self.grace = grace; self.claimWaitS = claimWaitS
         self.keepWorkspaces = keepWorkspaces; self.jobPath = jobPath; self.sandbox = sandbox
-        self.cpuLimits = cpuLimits; self.cores = cores; self.minFreeDiskMB = minFreeDiskMB; self.log = log
+        self.cpuLimits = cpuLimits; self.cores = cores; self.minFreeDiskMB = minFreeDiskMB; self.cgroup = cgroup; self.log = log
     }
 
     /// One line for logs and the coordinator: how jobs here are isolated and limited.
@@ -46,7 +48,7 @@ public struct WorkerOptions: Sendable {
         var parts = [sandbox != nil ? "sandbox bwrap" : "no sandbox"]
         parts.append(capabilities.canIsolateNetwork ? "network isolation" : "no network isolation")
         if cpuLimits.taskset != nil && !cores.isEmpty { parts.append("cpu affinity \(CorePool.list(cores))") }
-        parts.append(cpuLimits.cgroupDir != nil ? "cgroup cpu quota" : "no cgroup cpu quota")
+        parts.append(cgroup != nil ? "cgroup cpu quota" : "no cgroup cpu quota")
         parts.append("memory watch")
         return parts.joined(separator: ", ")
     }
