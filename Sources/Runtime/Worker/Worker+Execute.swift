@@ -150,7 +150,7 @@ extension Worker {
         }
         if let why = h.lost { log("job \(job.id) attempt \(h.id): \(why); not reporting") }
         if !opts.keepWorkspaces { try? fm.removeItem(atPath: ws) }
-        if let cgroupDir { opts.cgroup?.remove(cgroupDir) }
+        if let cgroupDir, let cg = opts.cgroup { Task.detached { cg.remove(cgroupDir) } }  // may wait up to 1 s: not on the actor
         finished(h)
     }
 

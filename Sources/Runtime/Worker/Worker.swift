@@ -99,6 +99,8 @@ public actor Worker {
     var pausedByCoordinator = false
     /// The owner paused this worker (SIGUSR1); SIGUSR2 resumes.
     var pausedByOwner = false
+    /// `run` has ended: the heartbeat loop stops.
+    var stopped = false
     var pool: CorePool
     var fatal: ClientError?
     var claimTask: Task<V1.Claim?, any Error>?
@@ -148,7 +150,10 @@ public actor Worker {
         try FileManager.default.createDirectory(atPath: opts.workDir, withIntermediateDirectories: true)
         try await register()
         let hb = Task { await self.heartbeatLoop() }
-        defer { hb.cancel() }
+        // Not hb.cancel(): cancelling a task inside a URLSession request can deadlock
+        // swift-corelibs-foundation (the task's status lock against the session's queue), which
+        // left a drained worker hanging at exit. The loop sees `stopped` and ends by itself.
+        defer { stopped = true; _ = hb }
         try await claimLoop()
         if let fatal { throw fatal }
         try await finishDrain()
@@ -254,9 +259,9 @@ public actor Worker {
 
     func heartbeatLoop() async {
         var failingSince: Date?
-        while !Task.isCancelled {
+        while !Task.isCancelled && !stopped {
             try? await Task.sleep(nanoseconds: UInt64(heartbeatInterval * 1e9))
-            guard let node = nodeID, !Task.isCancelled else { continue }
+            guard let node = nodeID, !Task.isCancelled, !stopped else { continue }
             let ids = held.keys.sorted()
             do {
                 let r = try await client.heartbeat(node: node, running: ids)
@@ -274,6 +279,7 @@ public actor Worker {
                 switch e.status {
                 case 404, 409:
                     // Unknown or unregistered node (docs/api.md: 409, register again).
+                    guard !stopped else { return }  // we unregistered ourselves
                     log("the coordinator does not know node \(node) as registered (\(e.status!)): registering again")
                     try? await register()
                 case 401, 403:
@@ -323,6 +329,7 @@ public actor Worker {
             let d2 = Date().addingTimeInterval(10)
             while !held.isEmpty && Date() < d2 { await nap(0.2) }
         }
+        stopped = true
         if let id = nodeID {
             do { try await client.unregister(node: id); log("unregistered node \(id)") } catch { log("could not unregister: \(error)") }
         }
