@@ -19,6 +19,7 @@ final class Cluster: @unchecked Sendable {
     private(set) var url = ""
     private(set) var submitterToken = ""
     private(set) var workerToken = ""
+    private(set) var readerToken = ""
     private(set) var coordinator: Process?
     private(set) var workers: [String: Process] = [:]
     private(set) var client: CoordinatorClient!
@@ -62,6 +63,9 @@ final class Cluster: @unchecked Sendable {
         let (s2, t2, e2) = try Self.run(["token", "create", "--role", "worker", "--name", "e2e-workers", "--data-dir", dir + "/data"])
         #expect(s2 == 0, "token create: \(e2)")
         workerToken = t2.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").last.map(String.init) ?? ""
+        let (s3, t3, e3) = try Self.run(["token", "create", "--role", "reader", "--name", "e2e-reader", "--data-dir", dir + "/data"])
+        #expect(s3 == 0, "token create: \(e3)")
+        readerToken = t3.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").last.map(String.init) ?? ""
         try await startCoordinator(port: 0)
         for i in 1...max(1, n) where n > 0 { try startWorker("w\(i)", cpus: cpus, extra: extra) }
         if n > 0 { try await waitForNodes(n) }

@@ -152,11 +152,12 @@ struct SandboxEndToEndTests {
         #expect(st == 0 && out.contains(iso), "\(out)")
         // The status page has an isolation column too.
         var req = URLRequest(url: URL(string: c.url + "/status")!)
-        req.setValue("Bearer " + c.submitterToken, forHTTPHeaderField: "Authorization")
-        if let (data, resp) = try? await URLSession.shared.data(for: req), (resp as? HTTPURLResponse)?.statusCode == 200 {
-            let html = String(decoding: data, as: UTF8.self)
-            #expect(html.contains("<th>isolation</th>") && html.contains(Self.bwrapWorks ? ">sandbox" : "no sandbox"))
-        }
+        req.setValue("Bearer " + c.readerToken, forHTTPHeaderField: "Authorization")
+        let (data, resp) = try await URLSession.shared.data(for: req)
+        #expect((resp as? HTTPURLResponse)?.statusCode == 200)
+        let html = String(decoding: data, as: UTF8.self)
+        #expect(html.contains("<th>isolation</th>") && html.contains(Self.bwrapWorks ? ">sandbox" : "no sandbox"))
+        #expect(html.contains("title=\"\(iso)\""), "the full account is the cell's title")
 
         // SIGUSR1: no new work, the node stays (as draining); SIGUSR2: work again.
         c.signalWorker("w1", SIGUSR1)
@@ -175,6 +176,32 @@ struct SandboxEndToEndTests {
         #expect(try await c.client.nodes().first { $0.name == "w1" }?.id == node.id, "same node after resume")
         let log = c.workerLog("w1")
         #expect(log.contains("paused by the owner") && log.contains("resumed by the owner"))
+    }
+
+    /// bwrap present but refused (as without user namespaces): a stand-in `bwrap` that fails
+    /// the way a real one does there, first on the worker's PATH.
+    @Test func brokenBwrapMeansNoSandboxLabelAndRequireSandboxRefuses() async throws {
+        let c = try Cluster()
+        defer { c.shutdown() }
+        try await c.start(workers: 0)
+        let bin = c.dir + "/fakebin"
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        try Data("#!/bin/sh\necho 'bwrap: No permissions to create new namespace' >&2\nexit 1\n".utf8).write(to: URL(fileURLWithPath: bin + "/bwrap"))
+        chmod(bin + "/bwrap", 0o755)
+        let path = bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        let (st, _, err) = try Cluster.run(["worker", "--coordinator", c.url, "--token", c.workerToken, "--name", "strict", "--require-sandbox"], env: ["PATH": path])
+        #expect(st != 0 && err.contains("--require-sandbox") && err.contains("No permissions"), "\(err)")
+        try c.startWorker("w1", env: ["PATH": path])
+        try await c.waitForNodes(1)
+        #expect(c.workerLog("w1").contains("WARNING: sandbox NOT available (bwrap does not work here: bwrap: No permissions"), "\(c.workerLog("w1"))")
+        let node = try #require(try await c.client.nodes().first { $0.name == "w1" })
+        #expect(!node.labels.contains("sandbox") && node.isolation?.hasPrefix("no sandbox") == true)
+        let j = try await c.submit(["true"]) { $0.labels = ["sandbox"] }
+        let waiting = try await c.waitJob(j.id, timeout: 10) { $0.pendingReason != nil }
+        #expect(waiting.pendingReason?.code == "never-eligible")
+        let plain = try await c.submit(["sh", "-c", "echo unsandboxed"])
+        #expect(try await c.waitJob(plain.id).state == "succeeded")
+        _ = try await c.client.cancel(j.id)
     }
 
     @Test func nearlyFullDiskTakesNoWork() async throws {
