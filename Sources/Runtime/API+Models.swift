@@ -102,8 +102,8 @@ enum APIModels {
     static func report(_ body: JSON) throws -> AttemptReport {
         var r = try FieldReader(body)
         let outcome = try r.string("outcome", maxLength: 16) ?? "exited"
-        guard ["exited", "timeout", "memory_exceeded", "error"].contains(outcome) else {
-            throw APIError.invalid("outcome", "outcome must be exited, timeout, memory_exceeded or error")
+        guard ["exited", "timeout", "memory_exceeded", "disk_exceeded", "error"].contains(outcome) else {
+            throw APIError.invalid("outcome", "outcome must be exited, timeout, memory_exceeded, disk_exceeded or error")
         }
         let code = try r.int("exit_code", in: -255...255)
         if outcome == "exited" && code == nil { throw APIError.invalid("exit_code", "exit_code is required when outcome is exited") }

@@ -598,12 +598,12 @@ public struct CoordinatorCore: Sendable {
             changes.append(.attempt(a))
             trace(.finished(job: id, attempt: a.number, status: .timeout, exitCode: r.exitCode), now)
             failDoomed(now)
-        } else if r.outcome == "memory_exceeded" {
-            // Like a timeout, not retried: another attempt with the same memory_mb ends the same way.
+        } else if r.outcome == "memory_exceeded" || r.outcome == "disk_exceeded" {
+            // Like a timeout, not retried: another attempt with the same limits ends the same way.
             a.state = .failed
             _ = try? cluster.finish(id, status: .failed, now: now)
-            end(id, .failed, JobResult(status: .failed, reason: "memory_exceeded", exitCode: r.exitCode, cancelledBy: nil,
-                                       detail: r.detail ?? "used more memory than memory_mb"), now)
+            end(id, .failed, JobResult(status: .failed, reason: r.outcome, exitCode: r.exitCode, cancelledBy: nil,
+                                       detail: r.detail ?? (r.outcome == "memory_exceeded" ? "used more memory than memory_mb" : "wrote more than the workspace quota")), now)
             attempts[aid] = a
             changes.append(.attempt(a))
             trace(.finished(job: id, attempt: a.number, status: .failed, exitCode: r.exitCode), now)

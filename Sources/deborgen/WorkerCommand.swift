@@ -41,6 +41,8 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-memory-mb"), help: "Offer at most this much memory in MiB.") var maxMemoryMB: Int?
     @Option(name: .customLong("min-free-disk-mb"), help: "Take no work while the work dir's disk has less than this many MiB free.")
     var minFreeDiskMB: Int = 1024
+    @Option(name: .customLong("workspace-quota-mb"), help: "Stop a job whose workspace grows past this many MiB, as disk_exceeded (default: no quota).")
+    var workspaceQuotaMB: Int = 0
 
     @Flag(help: "Refuse to start unless jobs can be sandboxed with bubblewrap.") var requireSandbox = false
     @Flag(help: "Run jobs without the bubblewrap sandbox (they can read everything this user can).") var noSandbox = false
@@ -74,6 +76,7 @@ struct WorkerCommand: AsyncParsableCommand {
         if let maxCPUs { guard maxCPUs >= 1 else { throw ValidationError("--max-cpus must be at least 1") }; caps.cpus = min(caps.cpus, maxCPUs) }
         if let maxMemoryMB { guard maxMemoryMB >= 0 else { throw ValidationError("--max-memory-mb must be at least 0") }; caps.memoryMB = min(caps.memoryMB, maxMemoryMB) }
         guard minFreeDiskMB >= 0 else { throw ValidationError("--min-free-disk-mb must be at least 0") }
+        guard workspaceQuotaMB >= 0 else { throw ValidationError("--workspace-quota-mb must be at least 0") }
         if requireSandbox && noSandbox { throw ValidationError("--require-sandbox and --no-sandbox contradict each other") }
         var sandbox: Sandbox?
         var sandboxWhy = "--no-sandbox"
@@ -126,17 +129,19 @@ struct WorkerCommand: AsyncParsableCommand {
         if let base = cpuLimits.cgroupDir { (cgroup, cgroupNote) = CgroupCPU.prepare(base: base, isRoot: cpuLimits.cgroupIsRoot) }
         log(cgroup != nil ? "cpu quota: \(cgroupNote)" : "cpu quota: skipped (\(cgroupNote)); cpu is bounded by affinity only")
         log("memory: a job whose processes hold more than its memory_mb is killed as memory_exceeded (checked every 200 ms)")
-        if minFreeDiskMB > 0 { log("disk: no work is taken while \(dir) has less than \(minFreeDiskMB) MiB free") }
+        if minFreeDiskMB > 0 { log("disk: no work is taken while \(dir) has less than \(minFreeDiskMB) MiB free; a running job is stopped below \(minFreeDiskMB / 2) MiB") }
+        if workspaceQuotaMB > 0 { log("disk: a job whose workspace grows past \(workspaceQuotaMB) MiB is stopped as disk_exceeded (checked every 2 s)") }
         if caps.canIsolateNetwork {
             log("network isolation available (\(sandbox != nil ? "bwrap --unshare-net" : caps.isolationPrefix.joined(separator: " "))): jobs asking for it will run without network")
         } else {
             log("network isolation NOT available\(noIsolation ? " (--no-isolation)" : " (`unshare -n` does not work here: no unprivileged user namespaces, or util-linux missing)"); jobs that demand it will not be sent here")
         }
 
-        let options = WorkerOptions(
+        var options = WorkerOptions(
             name: nodeName, labels: labelList, capabilities: caps, hours: wh, workDir: dir, grace: grace,
             claimWaitS: max(1, min(60, claimWait)), keepWorkspaces: keepWorkspaces, sandbox: sandbox, cpuLimits: cpuLimits,
             cores: cpuLimits.taskset != nil ? cores : [], minFreeDiskMB: minFreeDiskMB, cgroup: cgroup, log: log)
+        options.workspaceQuotaMB = workspaceQuotaMB
         log("isolation: \(options.isolationSummary)")
         let worker = Worker(client: client, options: options)
 

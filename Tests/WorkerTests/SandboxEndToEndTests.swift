@@ -204,6 +204,20 @@ struct SandboxEndToEndTests {
         _ = try await c.client.cancel(j.id)
     }
 
+    @Test func workspaceOverItsQuotaEndsAsDiskExceeded() async throws {
+        let c = try Cluster()
+        defer { c.shutdown() }
+        try await c.start(workers: 1, extra: ["--workspace-quota-mb", "20"])
+        let j = try await c.submit(["sh", "-c", "head -c 60000000 /dev/zero > big; echo written; sleep 30"]) { $0.maxAttempts = 3 }
+        let done = try await c.waitJob(j.id, timeout: 30)
+        #expect(done.state == "failed" && done.result?.reason == "disk_exceeded", "\(String(describing: done.result))")
+        #expect(done.attempts.count == 1)
+        #expect(done.result?.detail?.contains("--workspace-quota-mb 20") == true)
+        #expect((span(done.startedAt, done.finishedAt) ?? 99) < 10)
+        let ok = try await c.submit(["sh", "-c", "head -c 1000000 /dev/zero > small; sleep 3; echo fine"])
+        #expect(try await c.waitJob(ok.id).state == "succeeded")
+    }
+
     @Test func nearlyFullDiskTakesNoWork() async throws {
         let c = try Cluster()
         defer { c.shutdown() }

@@ -73,6 +73,19 @@ struct SandboxUnitTests {
         #expect(Sandbox.exposureWarning(workDir: "/usrdata/work") == nil)
     }
 
+    @Test func diskWatchDecisions() throws {
+        #expect(DiskWatch.check(workspaceKB: 30 * 1024, quotaMB: 20, freeMB: 10_000, minFreeMB: 1024)?.outcome == "disk_exceeded")
+        #expect(DiskWatch.check(workspaceKB: 10 * 1024, quotaMB: 20, freeMB: 10_000, minFreeMB: 1024) == nil)
+        #expect(DiskWatch.check(workspaceKB: 0, quotaMB: 0, freeMB: 400, minFreeMB: 1024)?.outcome == "error")
+        #expect(DiskWatch.check(workspaceKB: 0, quotaMB: 0, freeMB: 600, minFreeMB: 1024) == nil)  // under the claim threshold, over half
+        #expect(DiskWatch.check(workspaceKB: 0, quotaMB: 0, freeMB: nil, minFreeMB: 1024) == nil)
+        let d = FileManager.default.temporaryDirectory.appendingPathComponent("dw-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: d + "/sub", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: d) }
+        try Data(count: 3 << 20).write(to: URL(fileURLWithPath: d + "/sub/f"))
+        #expect(DiskWatch.usageKB(d) >= 3 * 1024)
+    }
+
     @Test func wrapOrderLimitThenAffinityThenSandbox() {
         let sb = Sandbox(bwrap: "/usr/bin/bwrap", systemMounts: [], canUnshareNet: true)
         let w = Worker.wrap(["true"], memoryMB: 10, isolate: ["unshare", "-n"], sandbox: sb, workspace: "/w", cores: [1], taskset: "/usr/bin/taskset")

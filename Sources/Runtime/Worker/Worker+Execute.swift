@@ -82,9 +82,22 @@ extension Worker {
                 try await Task.sleep(nanoseconds: 2_000_000_000)
                 child.kill(SIGKILL)
             }
+            let quota = opts.workspaceQuotaMB, minFree = opts.minFreeDiskMB, dir = opts.workDir
+            let diskWatch = Task.detached {
+                while quota > 0 || minFree > 0 {
+                    try await Task.sleep(nanoseconds: 2_000_000_000)
+                    let used = quota > 0 ? DiskWatch.usageKB(ws) : 0
+                    if let stop = DiskWatch.check(workspaceKB: used, quotaMB: quota, freeMB: Worker.freeDiskMB(dir), minFreeMB: minFree) {
+                        h.state.withLock { $0.diskStop = stop }
+                        child.kill(SIGKILL)
+                        return
+                    }
+                }
+            }
             let limit = job.resources.memoryMB > 0 ? job.resources.memoryMB * 1024 : nil
             let t = await child.wait(memoryLimitKB: limit)
             timer.cancel()
+            diskWatch.cancel()
             h.state.withLock { $0.child = nil }
             return (t, "")
         }
@@ -104,6 +117,8 @@ extension Worker {
                     cpu += t.cpuSeconds; rss = max(rss, t.maxRSSKB)
                     if let kb = t.memoryExceededKB {
                         failed = memoryReport(kb, limitMB: job.resources.memoryMB, phase: "setup", wall: elapsed(started), cpu: cpu, rss: rss)
+                    } else if let stop = h.state.withLock({ $0.diskStop }) {
+                        failed = V1.ResultReport(exitCode: nil, outcome: stop.outcome, wallS: elapsed(started), cpuS: cpu, maxRssKB: rss, detail: "during setup, " + stop.detail)
                     } else if h.state.withLock({ $0.timedOut }) {
                         failed = V1.ResultReport(exitCode: nil, outcome: "timeout", wallS: elapsed(started), cpuS: cpu, maxRssKB: rss, detail: "timed out during setup after \(job.timeoutS) s")
                     } else if t.exitCode != 0 {
@@ -119,6 +134,8 @@ extension Worker {
                     cpu += t.cpuSeconds; rss = max(rss, t.maxRSSKB)
                     if let kb = t.memoryExceededKB {
                         report = memoryReport(kb, limitMB: job.resources.memoryMB, phase: nil, wall: elapsed(started), cpu: cpu, rss: rss)
+                    } else if let stop = h.state.withLock({ $0.diskStop }) {
+                        report = V1.ResultReport(exitCode: nil, outcome: stop.outcome, wallS: elapsed(started), cpuS: cpu, maxRssKB: rss, detail: stop.detail)
                     } else if h.state.withLock({ $0.timedOut }) {
                         report = V1.ResultReport(exitCode: nil, outcome: "timeout", wallS: elapsed(started), cpuS: cpu, maxRssKB: rss, detail: "killed after the \(job.timeoutS) s timeout")
                     } else {
@@ -134,7 +151,7 @@ extension Worker {
 
         if let r = report, h.lost == nil {
             let line = r.outcome == "timeout" ? "[deborgen] \(r.detail ?? "timed out")\n"
-                : r.outcome == "memory_exceeded" ? "[deborgen] memory_exceeded: \(r.detail ?? "")\n"
+                : r.outcome == "memory_exceeded" || r.outcome == "disk_exceeded" ? "[deborgen] \(r.outcome): \(r.detail ?? "")\n"
                 : r.outcome == "error" ? "[deborgen] error: \(r.detail ?? "")\n" : nil
             if let line { h.state.withLock { $0.pendingLog.append(Data(line.utf8)) } }
         }

@@ -26,8 +26,11 @@ public struct WorkerOptions: Sendable {
     public var cgroup: CgroupCPU?
     /// The cores jobs are pinned to (empty: no pinning).
     public var cores: [Int]
-    /// Claim nothing while the work dir's filesystem has less than this many MiB free.
+    /// Claim nothing while the work dir's filesystem has less than this many MiB free (and stop
+    /// a running job when it falls under half of it).
     public var minFreeDiskMB: Int
+    /// A job whose workspace grows past this many MiB is stopped as `disk_exceeded` (0: no quota).
+    public var workspaceQuotaMB: Int = 0
     /// Where the worker's own log lines go.
     public var log: @Sendable (String) -> Void
 
@@ -50,6 +53,7 @@ public struct WorkerOptions: Sendable {
         if cpuLimits.taskset != nil && !cores.isEmpty { parts.append("cpu affinity \(CorePool.list(cores))") }
         parts.append(cgroup != nil ? "cgroup cpu quota" : "no cgroup cpu quota")
         parts.append("memory watch")
+        if workspaceQuotaMB > 0 { parts.append("workspace quota \(workspaceQuotaMB) MiB") }
         return parts.joined(separator: ", ")
     }
 }
@@ -71,6 +75,8 @@ final class HeldAttempt: @unchecked Sendable {
         var lost: String?
         var timedOut = false
         var outputEnded = false
+        /// The disk watch stopped the job.
+        var diskStop: DiskWatch.Stop?
     }
     init(_ c: V1.Claim) { claim = c }
 
