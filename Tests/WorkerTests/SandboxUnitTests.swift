@@ -63,9 +63,9 @@ struct SandboxUnitTests {
         for flag in ["--die-with-parent", "--unshare-pid", "--new-session"] { #expect(a.contains(flag)) }
         #expect(!a.contains("--unshare-net") && !a.contains("/dev/nvidia0"))
         let binds = a.indices.filter { a[$0] == "--bind" }.map { a[$0 + 1] }
-        #expect(binds == ["/w/a-1-1"])
-        // /tmp is a fresh tmpfs mounted before the workspace (which may live under /tmp).
-        #expect(a.firstIndex(of: "--tmpfs")! < a.firstIndex(of: "--bind")!)
+        #expect(binds == ["/w/a-1-1/tmp", "/w/a-1-1"])
+        // /tmp is the workspace's tmp/, mounted before the workspace (which may live under /tmp).
+        #expect(a[a.firstIndex(of: "--bind")! + 2] == "/tmp")
         let b = sb.argv(["true"], workspace: "/w/x", network: false, gpus: true)
         #expect(b.contains("--unshare-net") && b.contains("/dev/nvidia0"))
         #expect(Sandbox.exposureWarning(workDir: "/opt/deborgen/work") != nil)
@@ -100,7 +100,7 @@ struct SandboxUnitTests {
         #expect(sb.systemMounts.contains("/usr"))
         // A file in a sibling directory of the workspace is out of reach.
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sb-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: dir + "/ws", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: dir + "/ws/tmp", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try Data("secret".utf8).write(to: URL(fileURLWithPath: dir + "/other.txt"))
         let r = runCapture(sb.argv(["/bin/sh", "-c", "cat ../other.txt || echo denied; touch mine; touch /usr/x 2>/dev/null || echo ro"], workspace: dir + "/ws", network: true))

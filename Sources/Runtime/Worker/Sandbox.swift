@@ -1,7 +1,8 @@
 import Foundation
 
 /// How a job is fenced in with bubblewrap (`bwrap`): the job sees its workspace read-write,
-/// the system directories read-only, a private `/tmp`, fresh `/proc` and `/dev`, and nothing else
+/// the system directories read-only, a private `/tmp` (its workspace's `tmp/`, so what it puts
+/// there counts as disk in its workspace, not as memory), fresh `/proc` and `/dev`, and nothing else
 /// of the machine — no `/home`, no `/root`, no other job's workspace, not the worker's own data.
 /// It runs in new PID, IPC and UTS namespaces and a new session (so it cannot reach the worker's
 /// terminal), and dies with the worker (`--die-with-parent`).
@@ -53,15 +54,17 @@ public struct Sandbox: Sendable, Equatable {
     }
 
     /// The argv that runs `command` in the sandbox with `workspace` (an absolute path, seen at
-    /// the same path inside) as its only writable directory and working directory. Without
-    /// `network` the command gets an empty network namespace (only `lo`, down).
+    /// the same path inside; `workspace/tmp` must exist and becomes `/tmp`) as its only writable
+    /// directory and working directory. Without `network` the command gets an empty network
+    /// namespace (only `lo`, down).
     public func argv(_ command: [String], workspace: String, network: Bool, gpus: Bool = false) -> [String] {
         // --as-pid-1: the command itself is the namespace's init, so the outer bwrap waits for it
         // and its rusage (cpu_s) reaches the worker; with bwrap's own init in between it is lost.
         var a = [bwrap, "--die-with-parent", "--unshare-pid", "--as-pid-1", "--unshare-ipc", "--unshare-uts", "--new-session",
                  "--hostname", "deborgen-job"]
         a += systemMounts
-        a += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+        // /tmp first: the workspace itself may live under /tmp and is mounted on top.
+        a += ["--proc", "/proc", "--dev", "/dev", "--bind", workspace + "/tmp", "/tmp"]
         for p in extraReadOnly { a += ["--ro-bind", p, p] }
         if gpus { for d in gpuDevices { a += ["--dev-bind-try", d, d] } }
         a += ["--bind", workspace, workspace, "--chdir", workspace]
@@ -80,7 +83,7 @@ public struct Sandbox: Sendable, Equatable {
             + (fm.fileExists(atPath: "/dev/dri") ? ["/dev/dri"] : [])
         var sb = Sandbox(bwrap: bwrap, systemMounts: systemMounts(), canUnshareNet: false, gpuDevices: gpu)
         let ws = (scratch as NSString).appendingPathComponent("deborgen-sandbox-probe-\(getpid())")
-        try? fm.createDirectory(atPath: ws, withIntermediateDirectories: true)
+        try? fm.createDirectory(atPath: ws + "/tmp", withIntermediateDirectories: true)
         defer { try? fm.removeItem(atPath: ws) }
         // The probe checks what jobs rely on: a shell runs, the workspace is writable, /tmp is private.
         let probe = ["/bin/sh", "-c", "echo ok > probe && test ! -e /root/. -o ! -r /root/. && echo sandboxed"]
