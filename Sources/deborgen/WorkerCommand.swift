@@ -41,7 +41,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-memory-mb"), help: "Offer at most this much memory in MiB.") var maxMemoryMB: Int?
     @Option(name: .customLong("min-free-disk-mb"), help: "Take no work while the work dir's disk has less than this many MiB free.")
     var minFreeDiskMB: Int = 1024
-    @Option(name: .customLong("workspace-quota-mb"), help: "Stop a job whose workspace grows past this many MiB, as disk_exceeded (default: no quota).")
+    @Option(name: .customLong("workspace-quota-mb"), help: "Stop a job whose workspace grows past this many MiB, as disk_exceeded (0: no quota).")
     var workspaceQuotaMB: Int = 0
 
     @Flag(help: "Refuse to start unless jobs can be sandboxed with bubblewrap.") var requireSandbox = false

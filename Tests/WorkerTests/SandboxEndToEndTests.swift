@@ -115,6 +115,29 @@ struct SandboxEndToEndTests {
         #expect(c.workerLog("w1").contains("on cores "))
     }
 
+    @Test func concurrentJobsArePinnedToDistinctCores() async throws {
+        let c = try Cluster()
+        defer { c.shutdown() }
+        try await c.start(workers: 1, cpus: 2)
+        guard CorePool.allowedCores().count >= 2 else { return }
+        var ids: [Int] = []
+        for _ in 0..<2 {
+            ids.append(try await c.submit(["sh", "-c", "grep Cpus_allowed_list /proc/self/status | cut -f2; sleep 2"]) {
+                $0.resources = V1.APIResources(cpus: 1, memoryMB: 0, gpus: 0)
+            }.id)
+        }
+        var cores: [String] = []
+        var spans: [(Date, Date)] = []
+        for id in ids {
+            let j = try await c.waitJob(id, timeout: 30)
+            #expect(j.state == "succeeded")
+            cores.append(try await c.logText(id).trimmingCharacters(in: .whitespacesAndNewlines))
+            spans.append((V1.parseRFC3339(j.startedAt ?? "") ?? .distantPast, V1.parseRFC3339(j.finishedAt ?? "") ?? .distantFuture))
+        }
+        #expect(spans[0].0 < spans[1].1 && spans[1].0 < spans[0].1, "the two jobs ran at the same time")
+        #expect(Set(cores).count == 2 && cores.allSatisfy { CorePool.parseList($0)?.count == 1 }, "cores \(cores)")
+    }
+
     @Test func memoryOverTheRequestEndsAsMemoryExceeded() async throws {
         let c = try Cluster()
         defer { c.shutdown() }
