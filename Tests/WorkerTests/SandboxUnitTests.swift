@@ -103,8 +103,11 @@ struct SandboxUnitTests {
         try FileManager.default.createDirectory(atPath: dir + "/ws/tmp", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try Data("secret".utf8).write(to: URL(fileURLWithPath: dir + "/other.txt"))
-        let r = runCapture(sb.argv(["/bin/sh", "-c", "cat ../other.txt || echo denied; touch mine; touch /usr/x 2>/dev/null || echo ro"], workspace: dir + "/ws", network: true))
+        let r = runCapture(sb.argv(["/bin/sh", "-c", "cat ../other.txt || echo denied; touch mine; touch /usr/x 2>/dev/null || echo ro; grep CapEff /proc/self/status"],
+                                   workspace: dir + "/ws", network: true))
         #expect(r?.output.contains("denied") == true && r?.output.contains("ro") == true && r?.output.contains("secret") == false, "\(String(describing: r))")
+        // No capabilities, even for a worker running as root.
+        #expect(r?.output.contains("CapEff:\t0000000000000000") == true, "\(String(describing: r))")
         #expect(FileManager.default.fileExists(atPath: dir + "/ws/mine"))
     }
 }

@@ -5,7 +5,8 @@ import Foundation
 /// there counts as disk in its workspace, not as memory), fresh `/proc` and `/dev`, and nothing else
 /// of the machine — no `/home`, no `/root`, no other job's workspace, not the worker's own data.
 /// It runs in new PID, IPC and UTS namespaces and a new session (so it cannot reach the worker's
-/// terminal), and dies with the worker (`--die-with-parent`).
+/// terminal), with no capabilities even when the worker runs as root, and dies with the worker
+/// (`--die-with-parent`).
 ///
 /// A value is only made by `detect`, which runs bwrap once with the exact arguments jobs get, so
 /// a worker never offers a sandbox that does not work on its machine.
@@ -60,8 +61,10 @@ public struct Sandbox: Sendable, Equatable {
     public func argv(_ command: [String], workspace: String, network: Bool, gpus: Bool = false) -> [String] {
         // --as-pid-1: the command itself is the namespace's init, so the outer bwrap waits for it
         // and its rusage (cpu_s) reaches the worker; with bwrap's own init in between it is lost.
+        // --cap-drop ALL: a worker run as root would otherwise hand its jobs every capability
+        // (mknod + mount of the host's disk, for one); bwrap keeps them dropped across exec.
         var a = [bwrap, "--die-with-parent", "--unshare-pid", "--as-pid-1", "--unshare-ipc", "--unshare-uts", "--new-session",
-                 "--hostname", "deborgen-job"]
+                 "--cap-drop", "ALL", "--hostname", "deborgen-job"]
         a += systemMounts
         // /tmp first: the workspace itself may live under /tmp and is mounted on top.
         a += ["--proc", "/proc", "--dev", "/dev", "--bind", workspace + "/tmp", "/tmp"]
