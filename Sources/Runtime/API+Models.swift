@@ -92,17 +92,18 @@ enum APIModels {
             throw APIError.invalid("hours", "hours must be HH:MM-HH:MM in UTC (e.g. 18:00-08:00)")
         }
         let iso = try r.bool("can_isolate_network") ?? false
+        let isolation = try r.string("isolation", maxLength: 256)
         try r.finish()
         return NodeRecord(id: -1, name: name, ownerTokenID: 0, cpus: cpus, memoryMB: mem, gpus: gpus, os: os,
                           labels: Array(Set(labels)).sorted(), hours: hours, canIsolateNetwork: iso, state: .up,
-                          registeredAt: now, lastHeartbeatAt: now)
+                          registeredAt: now, lastHeartbeatAt: now, isolation: isolation)
     }
 
     static func report(_ body: JSON) throws -> AttemptReport {
         var r = try FieldReader(body)
         let outcome = try r.string("outcome", maxLength: 16) ?? "exited"
-        guard ["exited", "timeout", "error"].contains(outcome) else {
-            throw APIError.invalid("outcome", "outcome must be exited, timeout or error")
+        guard ["exited", "timeout", "memory_exceeded", "disk_exceeded", "error"].contains(outcome) else {
+            throw APIError.invalid("outcome", "outcome must be exited, timeout, memory_exceeded, disk_exceeded or error")
         }
         let code = try r.int("exit_code", in: -255...255)
         if outcome == "exited" && code == nil { throw APIError.invalid("exit_code", "exit_code is required when outcome is exited") }
@@ -164,7 +165,7 @@ enum APIModels {
         .object([
             ("id", .int(n.id)), ("name", .string(n.name)), ("state", .string(n.state.rawValue)), ("cpus", .int(n.cpus)),
             ("memory_mb", .int(n.memoryMB)), ("gpus", .int(n.gpus)), ("os", .string(n.os)), ("labels", .strings(n.labels)),
-            ("hours", .of(n.hours)), ("can_isolate_network", .bool(n.canIsolateNetwork)),
+            ("hours", .of(n.hours)), ("can_isolate_network", .bool(n.canIsolateNetwork)), ("isolation", .of(n.isolation)),
             ("free", .object([("cpus", .int(free.cpus)), ("memory_mb", .int(free.memoryMB)), ("gpus", .int(free.gpus))])),
             ("running", .ints(running)), ("registered_at", Timestamp.json(n.registeredAt)),
             ("last_heartbeat_at", Timestamp.json(n.lastHeartbeatAt)),

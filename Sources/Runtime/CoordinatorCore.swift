@@ -598,6 +598,16 @@ public struct CoordinatorCore: Sendable {
             changes.append(.attempt(a))
             trace(.finished(job: id, attempt: a.number, status: .timeout, exitCode: r.exitCode), now)
             failDoomed(now)
+        } else if r.outcome == "memory_exceeded" || r.outcome == "disk_exceeded" {
+            // Like a timeout, not retried: another attempt with the same limits ends the same way.
+            a.state = .failed
+            _ = try? cluster.finish(id, status: .failed, now: now)
+            end(id, .failed, JobResult(status: .failed, reason: r.outcome, exitCode: r.exitCode, cancelledBy: nil,
+                                       detail: r.detail ?? (r.outcome == "memory_exceeded" ? "used more memory than memory_mb" : "wrote more than the workspace quota")), now)
+            attempts[aid] = a
+            changes.append(.attempt(a))
+            trace(.finished(job: id, attempt: a.number, status: .failed, exitCode: r.exitCode), now)
+            failDoomed(now)
         } else {
             a.state = .failed
             attempts[aid] = a

@@ -162,6 +162,8 @@ public struct NodeRecord: Sendable {
     public var registeredAt: Instant
     /// Last contact (heartbeat, claim, renew); in memory only.
     public var lastHeartbeatAt: Instant
+    /// The worker's own account of how it isolates and limits jobs (free text, shown to people).
+    public var isolation: String? = nil
 
     /// The engine's view: declared labels plus the OS name and the isolation label.
     public var spec: NodeSpec {
@@ -175,6 +177,7 @@ public struct NodeRecord: Sendable {
     func sameCapabilities(as o: NodeRecord) -> Bool {
         cpus == o.cpus && memoryMB == o.memoryMB && gpus == o.gpus && os == o.os
             && labels.sorted() == o.labels.sorted() && hours == o.hours && canIsolateNetwork == o.canIsolateNetwork
+            && isolation == o.isolation
     }
 }
 

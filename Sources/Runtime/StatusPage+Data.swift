@@ -8,6 +8,7 @@ struct StatusSnapshot: Sendable {
         var id: Int, name: String, state: String, os: String, labels: [String]
         var cpus: Int, memoryMB: Int, gpus: Int, free: Resources
         var running: [Int], hours: String?, hoursOpen: Bool?, lastHeartbeatAt: Instant
+        var canIsolateNetwork = false, isolation: String? = nil
     }
     struct QueueRow: Sendable {
         var id: Int, name: String?, user: String, cpus: Int, memoryMB: Int, gpus: Int, priority: Int
@@ -78,7 +79,7 @@ extension Coordinator {
                 id: n.id, name: n.name, state: n.state.rawValue, os: n.os, labels: n.labels, cpus: n.cpus,
                 memoryMB: n.memoryMB, gpus: n.gpus, free: live ? core.cluster.nodes[n.id].free : .zero,
                 running: core.runningJobs(on: n.id), hours: n.hours, hoursOpen: hours.map { $0.contains(now) },
-                lastHeartbeatAt: n.lastHeartbeatAt)
+                lastHeartbeatAt: n.lastHeartbeatAt, canIsolateNetwork: n.canIsolateNetwork, isolation: n.isolation)
         }
 
         var queue: [StatusSnapshot.QueueRow] = []

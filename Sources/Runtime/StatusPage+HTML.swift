@@ -174,7 +174,7 @@ enum StatusHTML {
     static func nodesSection(_ s: StatusSnapshot) -> String {
         var b = "<section id=\"nodes\"><h2>Nodes <small>\(s.nodes.count)</small></h2>"
         guard !s.nodes.isEmpty else { return b + "<p class=\"muted\">No node has registered yet.</p></section>" }
-        b += "<table><thead><tr><th>id</th><th>name</th><th>state</th><th>capacity</th><th>load</th><th>hours</th><th>running</th><th>last heartbeat</th></tr></thead><tbody>"
+        b += "<table><thead><tr><th>id</th><th>name</th><th>state</th><th>capacity</th><th>isolation</th><th>load</th><th>hours</th><th>running</th><th>last heartbeat</th></tr></thead><tbody>"
         for n in s.nodes {
             let used = n.state == "up" || n.state == "draining" ? n.cpus - n.free.cpus : 0
             let pct = n.cpus > 0 ? Double(used) / Double(n.cpus) : 0
@@ -183,7 +183,9 @@ enum StatusHTML {
             let caps = "\(n.cpus) cpu · \(esc(mem(n.memoryMB)))" + (n.gpus > 0 ? " · \(n.gpus) gpu" : "")
             let labels = ([n.os] + n.labels).filter { !$0.isEmpty }.map { "<span class=\"label\">\(esc($0))</span>" }.joined(separator: " ")
             b += "<tr class=\"node\" data-node=\"\(esc(n.name))\" data-state=\"\(esc(n.state))\"><td>\(n.id)</td><td><b>\(esc(n.name))</b> \(labels)</td>"
-            b += "<td>\(badge(n.state))</td><td>\(caps)</td>"
+            let sandboxed = n.labels.contains("sandbox")
+            let iso = (sandboxed ? "sandbox" : "<span class=\"badge b-failed\">no sandbox</span>") + (n.canIsolateNetwork ? " · net isolation" : "")
+            b += "<td>\(badge(n.state))</td><td>\(caps)</td><td class=\"isolation\" title=\"\(esc(n.isolation ?? ""))\">\(iso)</td>"
             b += "<td><div class=\"bar\" title=\"\(used) of \(n.cpus) cpus busy\"><div style=\"width:\(Int(pct * 100))%\"></div></div> \(used)/\(n.cpus) cpu</td>"
             b += "<td>\(hours)</td><td>\(n.running.map { "<a href=\"/status/jobs/\($0)\">#\($0)</a>" }.joined(separator: " "))</td>"
             b += "<td title=\"\(esc(stamp(n.lastHeartbeatAt)))\">\(esc(ago(n.lastHeartbeatAt, s.now)))</td></tr>"

@@ -34,6 +34,8 @@ public final class Store {
         """
         CREATE TABLE usage(user_id INTEGER PRIMARY KEY, value REAL NOT NULL, at INTEGER NOT NULL, rate INTEGER NOT NULL);
         """,
+        // What each worker says about its sandbox and limits (issue 15).
+        "ALTER TABLE nodes ADD COLUMN isolation TEXT;",
     ]
 
     /// Opens (creating) `dir/coordinator.sqlite`. `durable`: `synchronous=FULL` (every commit
@@ -98,10 +100,11 @@ public final class Store {
                 case .node(let n):
                     try db.run("""
                         INSERT OR REPLACE INTO nodes(id, name, owner_token, cpus, memory_mb, gpus, os, labels, hours,
-                            can_isolate, state, registered_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
+                            can_isolate, state, registered_at, isolation) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)
                         """, [.int(Int64(n.id)), .text(n.name), .int(Int64(n.ownerTokenID)), .int(Int64(n.cpus)),
                               .int(Int64(n.memoryMB)), .int(Int64(n.gpus)), .text(n.os), .text(JSON.strings(n.labels).text),
-                              .of(n.hours), .int(n.canIsolateNetwork ? 1 : 0), .text(n.state.rawValue), .int(n.registeredAt)])
+                              .of(n.hours), .int(n.canIsolateNetwork ? 1 : 0), .text(n.state.rawValue), .int(n.registeredAt),
+                              .of(n.isolation)])
                 case .user(let id, let name):
                     try db.run("INSERT OR REPLACE INTO users(id, name) VALUES (?,?)", [.int(Int64(id)), .text(name)])
                 case .trace(let t, let line):
@@ -146,7 +149,7 @@ public final class Store {
                 leaseExpiresAt: r.int(10), report: try r.textOrNil(11).map { try APIModels.report(JSON.parse($0)) }))
         }
         try db.query("""
-            SELECT id, name, owner_token, cpus, memory_mb, gpus, os, labels, hours, can_isolate, state, registered_at
+            SELECT id, name, owner_token, cpus, memory_mb, gpus, os, labels, hours, can_isolate, state, registered_at, isolation
             FROM nodes ORDER BY id
             """) { r in
             var labels: [String] = []
@@ -157,7 +160,7 @@ public final class Store {
                 id: Int(r.int(0)), name: r.text(1), ownerTokenID: Int(r.int(2)), cpus: Int(r.int(3)),
                 memoryMB: Int(r.int(4)), gpus: Int(r.int(5)), os: r.text(6), labels: labels, hours: r.textOrNil(8),
                 canIsolateNetwork: r.int(9) != 0, state: NodeLifecycle(rawValue: r.text(10)) ?? .lost,
-                registeredAt: r.int(11), lastHeartbeatAt: r.int(11)))
+                registeredAt: r.int(11), lastHeartbeatAt: r.int(11), isolation: r.textOrNil(12)))
         }
         try db.query("SELECT job, name, size, sha256, attempt FROM artifacts ORDER BY job, name") { r in
             s.artifacts.append((Int(r.int(0)), ArtifactInfo(name: r.text(1), size: Int(r.int(2)), sha256: r.text(3), attempt: r.text(4))))

@@ -19,6 +19,7 @@ final class Cluster: @unchecked Sendable {
     private(set) var url = ""
     private(set) var submitterToken = ""
     private(set) var workerToken = ""
+    private(set) var readerToken = ""
     private(set) var coordinator: Process?
     private(set) var workers: [String: Process] = [:]
     private(set) var client: CoordinatorClient!
@@ -55,15 +56,18 @@ final class Cluster: @unchecked Sendable {
     @discardableResult
     func cli(_ args: [String]) throws -> (Int32, String, String) { try Self.run(args, env: cliEnv) }
 
-    func start(workers n: Int, cpus: Int = 1) async throws {
+    func start(workers n: Int, cpus: Int = 1, extra: [String] = []) async throws {
         let (s1, t1, e1) = try Self.run(["token", "create", "--role", "submitter", "--name", "tester", "--data-dir", dir + "/data"])
         #expect(s1 == 0, "token create: \(e1)")
         submitterToken = t1.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").last.map(String.init) ?? ""
         let (s2, t2, e2) = try Self.run(["token", "create", "--role", "worker", "--name", "e2e-workers", "--data-dir", dir + "/data"])
         #expect(s2 == 0, "token create: \(e2)")
         workerToken = t2.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").last.map(String.init) ?? ""
+        let (s3, t3, e3) = try Self.run(["token", "create", "--role", "reader", "--name", "e2e-reader", "--data-dir", dir + "/data"])
+        #expect(s3 == 0, "token create: \(e3)")
+        readerToken = t3.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").last.map(String.init) ?? ""
         try await startCoordinator(port: 0)
-        for i in 1...max(1, n) where n > 0 { try startWorker("w\(i)", cpus: cpus) }
+        for i in 1...max(1, n) where n > 0 { try startWorker("w\(i)", cpus: cpus, extra: extra) }
         if n > 0 { try await waitForNodes(n) }
     }
 
@@ -101,13 +105,14 @@ final class Cluster: @unchecked Sendable {
         coordinator = nil
     }
 
-    func startWorker(_ name: String, cpus: Int = 1, extra: [String] = []) throws {
+    func startWorker(_ name: String, cpus: Int = 1, extra: [String] = [], env extraEnv: [String: String] = [:]) throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.binary)
         p.arguments = ["worker", "--coordinator", url, "--token", workerToken, "--name", name, "--cpus", String(cpus),
                        "--work-dir", dir + "/work-" + name, "--grace", "5", "--claim-wait", "5"] + extra
         var env = ProcessInfo.processInfo.environment
         env["DEBORGEN_URL"] = nil; env["DEBORGEN_TOKEN"] = nil
+        for (k, v) in extraEnv { env[k] = v }
         p.environment = env
         let log = dir + "/\(name).log"
         FileManager.default.createFile(atPath: log, contents: nil)
@@ -120,6 +125,9 @@ final class Cluster: @unchecked Sendable {
     }
 
     func signalWorker(_ name: String, _ sig: Int32) { if let p = workers[name] { kill(p.processIdentifier, sig) } }
+
+    /// The log a worker wrote so far.
+    func workerLog(_ name: String) -> String { (try? String(contentsOfFile: dir + "/\(name).log", encoding: .utf8)) ?? "" }
 
     func waitForNodes(_ n: Int, timeout: Double = 20) async throws {
         let deadline = Date().addingTimeInterval(timeout)

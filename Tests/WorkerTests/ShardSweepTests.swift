@@ -42,7 +42,8 @@ struct ShardSweepTests {
             {"name": "p", "generate": {"model": "poisson", "jobs": 80, "users": 3, "processors": 16, "min_runtime": 60, "max_runtime": 7200}}
             """).write(toFile: file, atomically: true, encoding: .utf8)
         let began = Date()
-        try await c.start(workers: 3)
+        // The jobs run the built binary on a file of the test's: sandboxed jobs may read those two.
+        try await c.start(workers: 3, extra: ["--sandbox-read", Cluster.binary, "--sandbox-read", file])
         let shardCommand = "\(Self.quote(Cluster.binary)) bench run \(Self.quote(file)) --shard $DEBORGEN_ARRAY_INDEX/3 --shard-dir outputs --jobs 1 --quiet"
         let (st, out, err) = try c.cli(["submit", "-q", "--array", "1-3", "--name", "sweep", "--", "sh", "-c", shardCommand])
         #expect(st == 0, "\(err)")

@@ -250,7 +250,7 @@ struct ArtifactTests {
         #expect(Worker.wrap(["true"], memoryMB: 0, isolate: nil) == ["true"])
         #expect(Worker.wrap(["true"], memoryMB: 0, isolate: ["unshare", "-n"]) == ["unshare", "-n", "true"])
         let w = Worker.wrap(["true"], memoryMB: 100, isolate: ["unshare", "-n"])
-        #expect(w.first == "/bin/sh" && w[2].contains("ulimit -v \((100 + 64) * 1024)") && Array(w.suffix(3)) == ["unshare", "-n", "true"])
+        #expect(w.first == "/bin/sh" && w[2].contains("ulimit -v \((4 * 100 + 1024) * 1024)") && Array(w.suffix(3)) == ["unshare", "-n", "true"])
     }
 }
 

@@ -202,12 +202,15 @@ extension V1 {
         public var labels: [String]
         public var hours: String?
         public var canIsolateNetwork: Bool
-        public init(name: String, cpus: Int, memoryMB: Int, gpus: Int, os: String, labels: [String], hours: String?, canIsolateNetwork: Bool) {
+        /// How the worker isolates and limits jobs, for people (`sandbox bwrap, cpu affinity 0-3, ...`).
+        public var isolation: String?
+        public init(name: String, cpus: Int, memoryMB: Int, gpus: Int, os: String, labels: [String], hours: String?, canIsolateNetwork: Bool,
+                    isolation: String? = nil) {
             self.name = name; self.cpus = cpus; self.memoryMB = memoryMB; self.gpus = gpus; self.os = os
-            self.labels = labels; self.hours = hours; self.canIsolateNetwork = canIsolateNetwork
+            self.labels = labels; self.hours = hours; self.canIsolateNetwork = canIsolateNetwork; self.isolation = isolation
         }
         enum CodingKeys: String, CodingKey {
-            case name, cpus, memoryMB = "memory_mb", gpus, os, labels, hours, canIsolateNetwork = "can_isolate_network"
+            case name, cpus, memoryMB = "memory_mb", gpus, os, labels, hours, canIsolateNetwork = "can_isolate_network", isolation
         }
     }
 
@@ -286,9 +289,12 @@ extension V1 {
         public var free: APIResources?
         public var running: [Int]
         public var lastHeartbeatAt: String?
+        public var canIsolateNetwork: Bool
+        /// What the worker said about its isolation and limits (nil from older workers).
+        public var isolation: String?
         enum CodingKeys: String, CodingKey {
             case id, name, state, cpus, memoryMB = "memory_mb", gpus, os, labels, hours, free, running
-            case lastHeartbeatAt = "last_heartbeat_at"
+            case lastHeartbeatAt = "last_heartbeat_at", canIsolateNetwork = "can_isolate_network", isolation
         }
         public init(from d: any Decoder) throws {
             let c = try d.container(keyedBy: CodingKeys.self)
@@ -304,6 +310,8 @@ extension V1 {
             free = try c.decodeIfPresent(APIResources.self, forKey: .free)
             running = try c.decodeIfPresent([Int].self, forKey: .running) ?? []
             lastHeartbeatAt = try c.decodeIfPresent(String.self, forKey: .lastHeartbeatAt)
+            canIsolateNetwork = try c.decodeIfPresent(Bool.self, forKey: .canIsolateNetwork) ?? false
+            isolation = try c.decodeIfPresent(String.self, forKey: .isolation)
         }
     }
 

@@ -14,10 +14,13 @@ public struct Termination: Sendable, Equatable {
     public var wallSeconds: Double
     /// User + system CPU time of the process and the descendants it waited for.
     public var cpuSeconds: Double
-    /// Peak memory in KiB: the largest resident size of the process group seen by sampling
-    /// /proc (every 100–250 ms), or the main process's own high-water mark if larger.
-    /// (`ru_maxrss` is not used: on Linux it starts from the spawning worker's own RSS.)
+    /// Peak memory in KiB: the largest summed resident size of the process tree seen by
+    /// sampling /proc every 200 ms. (`ru_maxrss` is not used: on Linux it starts from the
+    /// spawning worker's own RSS.)
     public var maxRSSKB: Int
+    /// The tree's resident size (KiB) when it went over the memory limit and was killed; nil
+    /// when it stayed under (or had no limit).
+    public var memoryExceededKB: Int? = nil
     /// A shell-style code: the exit status, or 128 + signal.
     public var shellCode: Int { exitCode.map(Int.init) ?? 128 + Int(signal ?? 0) }
 }
@@ -33,18 +36,25 @@ public final class WorkerLocked<Value>: @unchecked Sendable {
     }
 }
 
-/// Spawns commands with `posix_spawn` in a process group of their own (so a timeout or a lost lease
-/// kills everything they started), stdout and stderr merged into one pipe read on a dedicated
-/// thread, every other descriptor closed on exec and every signal disposition reset to default
-/// (the worker ignores SIGTERM/SIGINT itself, and ignored signals survive exec).
+/// Spawns commands with `posix_spawn` in a process group of their own, stdout and stderr merged
+/// into one pipe read on a dedicated thread, every other descriptor closed on exec and every
+/// signal disposition reset to default (the worker ignores SIGTERM/SIGINT itself, and ignored
+/// signals survive exec). Signals go to the whole process tree (`ProcessTree`): descendants and
+/// the process group, so a timeout, a cancel or a lost lease kills everything the job started,
+/// including what a sandbox or `setsid` moved to another session.
 public final class ChildProcess: @unchecked Sendable {
     public let pid: pid_t
+    /// The spawned process is a sandbox's outer `bwrap`: SIGTERM goes to what runs inside it only.
+    public let sandboxed: Bool
     private let started = ContinuousClock.now
     private let readFD: Int32
     private let outputDone = DispatchSemaphore(value: 0)
     private let stopReading = WorkerLocked(false)
     private let exited = WorkerLocked<Termination?>(nil)
     private let peak = WorkerLocked(0)
+    /// Every process seen in the job's tree, with its start time. A process whose parent died is
+    /// re-parented out of the tree (to init); remembering it keeps it, and what it forks, in reach.
+    private let known = WorkerLocked<[pid_t: UInt64]>([:])
 
     /// Serialises pipe creation + spawn, so no other spawn inherits a pipe end between `pipe`
     /// and `FD_CLOEXEC`.
@@ -56,8 +66,9 @@ public final class ChildProcess: @unchecked Sendable {
 
     /// Starts `argv` (argv[0] is looked up on `environment["PATH"]` when it has no slash) in `directory`,
     /// with exactly `environment`. `onOutput` is called on the reader thread with each chunk read.
-    public init(argv: [String], directory: String, environment: [String: String],
+    public init(argv: [String], directory: String, environment: [String: String], sandboxed: Bool = false,
                 onOutput: @escaping @Sendable (Data) -> Void) throws {
+        self.sandboxed = sandboxed
         guard !argv.isEmpty else { throw SpawnError(description: "empty command") }
         let exe: String
         if argv[0].contains("/") { exe = argv[0] } else {
@@ -123,56 +134,72 @@ public final class ChildProcess: @unchecked Sendable {
         }
         reader.name = "deborgen-output-\(spawned)"
         reader.start()
-        peak.withLock { $0 = Self.groupResidentKB(pgid: spawned) }
     }
 
-    /// The summed resident size (KiB) of every process in group `pgid`, or the group leader's
-    /// VmHWM if that is larger. Scans /proc; 0 where /proc is missing.
-    static func groupResidentKB(pgid: pid_t) -> Int {
-        guard let dir = opendir("/proc") else { return 0 }
-        defer { closedir(dir) }
-        let page = Int(sysconf(Int32(_SC_PAGESIZE))) / 1024
-        var sum = 0
-        while let e = readdir(dir) {
-            let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            guard let pid = Int32(name) else { continue }
-            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { continue }
-            // Fields after "comm)": state ppid pgrp ...
-            let f = stat[stat.index(after: close)...].split(separator: " ")
-            guard f.count > 2, Int32(f[2]) == pgid else { continue }
-            if let statm = try? String(contentsOfFile: "/proc/\(pid)/statm", encoding: .utf8) {
-                let parts = statm.split(separator: " ")
-                if parts.count > 1, let res = Int(parts[1]) { sum += res * page }
-            }
+    /// The job's processes in `t`: the tree under the spawned process (while it is not reaped) and
+    /// under every process seen in it before that is still the same process, plus its process
+    /// group. Remembers them for next time.
+    func members(_ t: ProcessTree, includingRoot: Bool) -> Set<pid_t> {
+        let roots = known.withLock { k -> Set<pid_t> in
+            k = k.filter { t.entries[$0.key]?.start == $0.value }
+            return Set(k.keys)
         }
-        var hwm = 0
-        if let st = try? String(contentsOfFile: "/proc/\(pgid)/status", encoding: .utf8) {
-            for line in st.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-                hwm = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
-            }
-        }
-        return max(sum, hwm)
+        var m = t.members(of: includingRoot ? roots.union([pid]) : roots.subtracting([pid]), group: pid)
+        if !includingRoot { m.remove(pid) }
+        known.withLock { k in for p in m { if let e = t.entries[p] { k[p] = e.start } } }
+        return m
     }
 
-    /// Sends `signal` to the whole process group.
+    /// SIGKILLs every process of the job, rescanning a few times to catch what forks meanwhile.
+    private func killAll(includingRoot: Bool) {
+        for _ in 0..<5 {
+            let t = ProcessTree.scan()
+            let live = members(t, includingRoot: includingRoot).filter { t.isLive($0) }
+            if includingRoot { _ = Glibc.kill(-pid, SIGKILL) }
+            if live.isEmpty { return }
+            for p in live { _ = Glibc.kill(p, SIGKILL) }
+            usleep(10_000)
+        }
+    }
+
+    /// Sends `signal` to every process of the job; SIGKILL also catches what forks meanwhile.
+    /// In a sandbox, SIGTERM spares the outer `bwrap` (which would die and SIGKILL its sandbox
+    /// at once) and reaches what runs inside. Once the process has been reaped, only SIGKILL is
+    /// sent, to what is left of the job.
     public func kill(_ signal: Int32 = SIGKILL) {
-        if exited.withLock({ $0 }) == nil || signal == SIGKILL {
-            _ = Glibc.kill(-pid, signal)
+        if exited.withLock({ $0 }) == nil {
+            if signal == SIGKILL { killAll(includingRoot: true); return }
+            let m = members(ProcessTree.scan(), includingRoot: true)
+            if !sandboxed { _ = Glibc.kill(-pid, signal) }
+            for p in m where !(sandboxed && p == pid) { _ = Glibc.kill(p, signal) }
+        } else if signal == SIGKILL {
+            killAll(includingRoot: false)
         }
     }
 
     /// Waits for the process to end (on a dedicated thread: `wait4` blocks), then kills whatever is
     /// left of its group and waits up to `drainSeconds` for the output pipe to reach end of file.
-    public func wait(drainSeconds: Double = 2) async -> Termination {
+    /// Every 200 ms the tree's resident memory is sampled; over `memoryLimitKB` the whole tree is
+    /// killed and the result says so (`memoryExceededKB`).
+    public func wait(drainSeconds: Double = 2, memoryLimitKB: Int? = nil) async -> Termination {
         let pid = self.pid, started = self.started
-        let sampler = Task.detached { [peak] in
-            var n = 0
+        let over = WorkerLocked<Int?>(nil)
+        // CPU ticks the tree has used, as far as /proc shows (a floor for wait4's rusage, which
+        // misses processes that were never waited for inside the tree).
+        let ticks = WorkerLocked<UInt64>(0)
+        let sampler = Task.detached { [peak, self] in
             while !Task.isCancelled {
-                let kb = Self.groupResidentKB(pgid: pid)
+                let t = ProcessTree.scan()
+                let m = self.members(t, includingRoot: true)
+                let kb = m.reduce(0) { $0 + (t.entries[$1]?.rssKB ?? 0) }
+                let cpu = m.reduce(UInt64(0)) { $0 + (t.entries[$1]?.cpuTicks ?? 0) }
                 peak.withLock { $0 = max($0, kb) }
-                n += 1
-                try? await Task.sleep(nanoseconds: n < 10 ? 100_000_000 : 250_000_000)
+                ticks.withLock { $0 = max($0, cpu) }
+                if let limit = memoryLimitKB, kb > limit, over.withLock({ $0 }) == nil {
+                    over.withLock { $0 = kb }
+                    self.kill(SIGKILL)
+                }
+                try? await Task.sleep(nanoseconds: 200_000_000)
             }
         }
         var t: Termination = await withCheckedContinuation { (c: CheckedContinuation<Termination, Never>) in
@@ -197,8 +224,11 @@ public final class ChildProcess: @unchecked Sendable {
         }
         sampler.cancel()
         t.maxRSSKB = peak.withLock { $0 }
+        t.memoryExceededKB = over.withLock { $0 }
+        t.cpuSeconds = max(t.cpuSeconds, Double(ticks.withLock { $0 }) / Double(max(1, sysconf(Int32(_SC_CLK_TCK)))))
         exited.withLock { $0 = t }
         // Leftover background processes would hold the pipe open forever.
+        killAll(includingRoot: false)
         _ = Glibc.kill(-pid, SIGKILL)
         let done = outputDone, stop = stopReading
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in

@@ -15,14 +15,27 @@ extension Worker {
         return env
     }
 
-    /// The argv actually spawned: an optional `ulimit -v` wrapper (the job's memory_mb plus 64 MiB
-    /// for the loader and shell), then the network-isolation prefix when asked for.
-    public static func wrap(_ argv: [String], memoryMB: Int, isolate: [String]?) -> [String] {
+    /// The argv actually spawned, outermost first: a shell prelude that joins the attempt's
+    /// cgroup (when there is one) and sets a `ulimit -v` backstop (4 × memory_mb + 1 GiB of
+    /// address space: only a runaway allocation faster than the 200 ms memory watch meets it,
+    /// so an ordinary job over its memory_mb ends as `memory_exceeded`, not with an allocation
+    /// error), `taskset -c CORES` when the job is pinned, then the sandbox (which also drops the
+    /// network when `isolate` is non-nil), or without a sandbox the network-isolation prefix.
+    public static func wrap(_ argv: [String], memoryMB: Int, isolate: [String]?, sandbox: Sandbox? = nil,
+                            workspace: String = "", gpus: Bool = false, cores: [Int] = [], taskset: String? = nil,
+                            cgroup: String? = nil) -> [String] {
         var out = argv
-        if let isolate, !isolate.isEmpty { out = isolate + out }
-        if memoryMB > 0 {
-            let kb = (memoryMB + 64) * 1024
-            out = ["/bin/sh", "-c", "ulimit -v \(kb) 2>/dev/null; exec \"$@\"", "deborgen-limit"] + out
+        if let sandbox {
+            out = sandbox.argv(out, workspace: workspace, network: isolate == nil, gpus: gpus)
+        } else if let isolate, !isolate.isEmpty {
+            out = isolate + out
+        }
+        if let taskset, !cores.isEmpty { out = [taskset, "-c", CorePool.list(cores)] + out }
+        if memoryMB > 0 || cgroup != nil {
+            var script = ""
+            if cgroup != nil { script += "echo $$ > \"$1/cgroup.procs\" 2>/dev/null || echo \"[deborgen] could not join cgroup $1\" >&2; shift; " }
+            if memoryMB > 0 { script += "ulimit -v \((4 * memoryMB + 1024) * 1024) 2>/dev/null; " }
+            out = ["/bin/sh", "-c", script + "exec \"$@\"", "deborgen-limit"] + (cgroup.map { [$0] } ?? []) + out
         }
         return out
     }
@@ -35,16 +48,23 @@ extension Worker {
         let made = (try? fm.createDirectory(atPath: ws + "/outputs", withIntermediateDirectories: true)) != nil
             && (try? fm.createDirectory(atPath: ws + "/tmp", withIntermediateDirectories: true)) != nil
         let env = Self.jobEnvironment(job: job, attemptID: h.id, workspace: ws, path: opts.jobPath)
+        let cgroupDir = opts.cgroup?.create(h.id, cpus: job.resources.cpus)
         let flusher = Task { await self.streamLogs(h) }
         let started = ContinuousClock.now
         let deadline = started + .milliseconds(Int64(job.timeoutS * 1000))
         var report: V1.ResultReport?
 
         func run(_ argv: [String], isolate: Bool) async -> (Termination?, String) {
-            let full = Self.wrap(argv, memoryMB: job.resources.memoryMB, isolate: isolate ? opts.capabilities.isolationPrefix : nil)
+            let sandbox = opts.sandbox
+            if sandbox != nil, let cmd = argv.first, !cmd.contains("/"), findExecutable(cmd, path: env["PATH"]) == nil {
+                return (nil, "command not found: \(cmd)")
+            }
+            let full = Self.wrap(argv, memoryMB: job.resources.memoryMB, isolate: isolate ? opts.capabilities.isolationPrefix : nil,
+                                 sandbox: sandbox, workspace: ws, gpus: job.resources.gpus > 0, cores: h.cores, taskset: opts.cpuLimits.taskset,
+                                 cgroup: cgroupDir)
             let child: ChildProcess
             do {
-                child = try ChildProcess(argv: full, directory: ws, environment: env) { data in
+                child = try ChildProcess(argv: full, directory: ws, environment: env, sandboxed: sandbox != nil) { data in
                     h.state.withLock { s in
                         // Bound what waits in memory while the coordinator is away.
                         if s.pendingLog.count > 32 << 20 { s.droppedLogBytes += data.count } else { s.pendingLog.append(data) }
@@ -62,8 +82,22 @@ extension Worker {
                 try await Task.sleep(nanoseconds: 2_000_000_000)
                 child.kill(SIGKILL)
             }
-            let t = await child.wait()
+            let quota = opts.workspaceQuotaMB, minFree = opts.minFreeDiskMB, dir = opts.workDir
+            let diskWatch = Task.detached {
+                while quota > 0 || minFree > 0 {
+                    try await Task.sleep(nanoseconds: 2_000_000_000)
+                    let used = quota > 0 ? DiskWatch.usageKB(ws) : 0
+                    if let stop = DiskWatch.check(workspaceKB: used, quotaMB: quota, freeMB: Worker.freeDiskMB(dir), minFreeMB: minFree) {
+                        h.state.withLock { $0.diskStop = stop }
+                        child.kill(SIGKILL)
+                        return
+                    }
+                }
+            }
+            let limit = job.resources.memoryMB > 0 ? job.resources.memoryMB * 1024 : nil
+            let t = await child.wait(memoryLimitKB: limit)
             timer.cancel()
+            diskWatch.cancel()
             h.state.withLock { $0.child = nil }
             return (t, "")
         }
@@ -81,7 +115,11 @@ extension Worker {
                 let (st, why) = await run(setup, isolate: false)
                 if let t = st {
                     cpu += t.cpuSeconds; rss = max(rss, t.maxRSSKB)
-                    if h.state.withLock({ $0.timedOut }) {
+                    if let kb = t.memoryExceededKB {
+                        failed = memoryReport(kb, limitMB: job.resources.memoryMB, phase: "setup", wall: elapsed(started), cpu: cpu, rss: rss)
+                    } else if let stop = h.state.withLock({ $0.diskStop }) {
+                        failed = V1.ResultReport(exitCode: nil, outcome: stop.outcome, wallS: elapsed(started), cpuS: cpu, maxRssKB: rss, detail: "during setup, " + stop.detail)
+                    } else if h.state.withLock({ $0.timedOut }) {
                         failed = V1.ResultReport(exitCode: nil, outcome: "timeout", wallS: elapsed(started), cpuS: cpu, maxRssKB: rss, detail: "timed out during setup after \(job.timeoutS) s")
                     } else if t.exitCode != 0 {
                         failed = V1.ResultReport(exitCode: t.shellCode, outcome: "exited", wallS: elapsed(started), cpuS: cpu, maxRssKB: rss, detail: "setup failed with \(describe(t))")
@@ -94,7 +132,11 @@ extension Worker {
                 let (ct, why) = await run(job.command, isolate: job.isolateNetwork)
                 if let t = ct {
                     cpu += t.cpuSeconds; rss = max(rss, t.maxRSSKB)
-                    if h.state.withLock({ $0.timedOut }) {
+                    if let kb = t.memoryExceededKB {
+                        report = memoryReport(kb, limitMB: job.resources.memoryMB, phase: nil, wall: elapsed(started), cpu: cpu, rss: rss)
+                    } else if let stop = h.state.withLock({ $0.diskStop }) {
+                        report = V1.ResultReport(exitCode: nil, outcome: stop.outcome, wallS: elapsed(started), cpuS: cpu, maxRssKB: rss, detail: stop.detail)
+                    } else if h.state.withLock({ $0.timedOut }) {
                         report = V1.ResultReport(exitCode: nil, outcome: "timeout", wallS: elapsed(started), cpuS: cpu, maxRssKB: rss, detail: "killed after the \(job.timeoutS) s timeout")
                     } else {
                         report = V1.ResultReport(exitCode: t.shellCode, outcome: "exited", wallS: elapsed(started), cpuS: cpu, maxRssKB: rss,
@@ -109,6 +151,7 @@ extension Worker {
 
         if let r = report, h.lost == nil {
             let line = r.outcome == "timeout" ? "[deborgen] \(r.detail ?? "timed out")\n"
+                : r.outcome == "memory_exceeded" || r.outcome == "disk_exceeded" ? "[deborgen] \(r.outcome): \(r.detail ?? "")\n"
                 : r.outcome == "error" ? "[deborgen] error: \(r.detail ?? "")\n" : nil
             if let line { h.state.withLock { $0.pendingLog.append(Data(line.utf8)) } }
         }
@@ -124,7 +167,14 @@ extension Worker {
         }
         if let why = h.lost { log("job \(job.id) attempt \(h.id): \(why); not reporting") }
         if !opts.keepWorkspaces { try? fm.removeItem(atPath: ws) }
+        if let cgroupDir, let cg = opts.cgroup { Task.detached { cg.remove(cgroupDir) } }  // may wait up to 1 s: not on the actor
         finished(h)
+    }
+
+    /// The report of an attempt the memory watch killed: `kb` is what its tree held then.
+    nonisolated func memoryReport(_ kb: Int, limitMB: Int, phase: String?, wall: Double, cpu: Double, rss: Int) -> V1.ResultReport {
+        V1.ResultReport(exitCode: nil, outcome: "memory_exceeded", wallS: wall, cpuS: cpu, maxRssKB: max(rss, kb),
+                        detail: "killed\(phase.map { " during \($0)" } ?? ""): its processes held \(kb / 1024) MiB, over its memory_mb of \(limitMB) MiB")
     }
 
     nonisolated func elapsed(_ since: ContinuousClock.Instant) -> Double {

@@ -17,22 +17,52 @@ public struct WorkerOptions: Sendable {
     public var keepWorkspaces: Bool
     /// PATH given to jobs.
     public var jobPath: String
+    /// The bubblewrap sandbox every job runs in; nil runs jobs unsandboxed (`--no-sandbox`, or
+    /// bwrap does not work here).
+    public var sandbox: Sandbox?
+    /// Affinity and cgroup tools found at start.
+    public var cpuLimits: CPULimits
+    /// Where jobs get a cgroup v2 CPU quota (nil: affinity only).
+    public var cgroup: CgroupCPU?
+    /// The cores jobs are pinned to (empty: no pinning).
+    public var cores: [Int]
+    /// Claim nothing while the work dir's filesystem has less than this many MiB free (and stop
+    /// a running job when it falls under half of it).
+    public var minFreeDiskMB: Int
+    /// A job whose workspace grows past this many MiB is stopped as `disk_exceeded` (0: no quota).
+    public var workspaceQuotaMB: Int = 0
     /// Where the worker's own log lines go.
     public var log: @Sendable (String) -> Void
 
     public init(name: String, labels: [String], capabilities: Capabilities, hours: WorkHours?, workDir: String,
                 grace: Double = 30, claimWaitS: Int = 20, keepWorkspaces: Bool = false,
                 jobPath: String = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin",
+                sandbox: Sandbox? = nil, cpuLimits: CPULimits = CPULimits(taskset: nil, cgroupDir: nil, cgroupNote: "not detected"),
+                cores: [Int] = [], minFreeDiskMB: Int = 0, cgroup: CgroupCPU? = nil,
                 log: @escaping @Sendable (String) -> Void) {
         self.name = name; self.labels = labels; self.capabilities = capabilities; self.hours = hours
         self.workDir = workDir; self.grace = grace; self.claimWaitS = claimWaitS
-        self.keepWorkspaces = keepWorkspaces; self.jobPath = jobPath; self.log = log
+        self.keepWorkspaces = keepWorkspaces; self.jobPath = jobPath; self.sandbox = sandbox
+        self.cpuLimits = cpuLimits; self.cores = cores; self.minFreeDiskMB = minFreeDiskMB; self.cgroup = cgroup; self.log = log
+    }
+
+    /// One line for logs and the coordinator: how jobs here are isolated and limited.
+    public var isolationSummary: String {
+        var parts = [sandbox != nil ? "sandbox bwrap" : "no sandbox"]
+        parts.append(capabilities.canIsolateNetwork ? "network isolation" : "no network isolation")
+        if cpuLimits.taskset != nil && !cores.isEmpty { parts.append("cpu affinity \(CorePool.list(cores))") }
+        parts.append(cgroup != nil ? "cgroup cpu quota" : "no cgroup cpu quota")
+        parts.append("memory watch")
+        if workspaceQuotaMB > 0 { parts.append("workspace quota \(workspaceQuotaMB) MiB") }
+        return parts.joined(separator: ", ")
     }
 }
 
 /// One attempt this worker holds: its process, its pending log bytes, and whether it is still ours.
 final class HeldAttempt: @unchecked Sendable {
     let claim: V1.Claim
+    /// The cores the attempt is pinned to (set once, before it runs).
+    var cores: [Int] = []
     var id: String { claim.attemptID }
     var job: V1.Job { claim.job }
     let state = WorkerLocked(State())
@@ -45,6 +75,8 @@ final class HeldAttempt: @unchecked Sendable {
         var lost: String?
         var timedOut = false
         var outputEnded = false
+        /// The disk watch stopped the job.
+        var diskStop: DiskWatch.Stop?
     }
     init(_ c: V1.Claim) { claim = c }
 
@@ -71,6 +103,11 @@ public actor Worker {
     var usedCPUs = 0
     var draining = false
     var pausedByCoordinator = false
+    /// The owner paused this worker (SIGUSR1); SIGUSR2 resumes.
+    var pausedByOwner = false
+    /// `run` has ended: the heartbeat loop stops.
+    var stopped = false
+    var pool: CorePool
     var fatal: ClientError?
     var claimTask: Task<V1.Claim?, any Error>?
     var wakeups: [CheckedContinuation<Void, Never>] = []
@@ -78,6 +115,7 @@ public actor Worker {
     public init(client: CoordinatorClient, options: WorkerOptions) {
         self.client = client
         self.opts = options
+        pool = CorePool(cores: options.cores)
     }
 
     func log(_ s: String) { opts.log(s) }
@@ -85,7 +123,8 @@ public actor Worker {
     var registration: V1.NodeRegistration {
         V1.NodeRegistration(name: opts.name, cpus: opts.capabilities.cpus, memoryMB: opts.capabilities.memoryMB,
                          gpus: opts.capabilities.gpus, os: opts.capabilities.os, labels: opts.labels,
-                         hours: opts.hours?.utcWindow(offsetSeconds: TimeZone.current.secondsFromGMT()), canIsolateNetwork: opts.capabilities.canIsolateNetwork)
+                         hours: opts.hours?.utcWindow(offsetSeconds: TimeZone.current.secondsFromGMT()), canIsolateNetwork: opts.capabilities.canIsolateNetwork,
+                         isolation: opts.isolationSummary)
     }
 
     /// Registers (retrying while the coordinator is unreachable). Re-registering by the same name
@@ -98,7 +137,7 @@ public actor Worker {
         let reattach = nodeID != nil
         nodeID = r.nodeID
         // Registering again undoes a drain on the coordinator's side: say it again.
-        if draining { try? await c.drain(node: r.nodeID) }
+        if draining || pausedByOwner { try? await c.drain(node: r.nodeID) }
         heartbeatInterval = max(0.2, r.heartbeatIntervalS)
         leaseS = r.leaseS
         log("\(reattach ? "re-registered" : "registered") as node \(r.nodeID) '\(opts.name)' (\(opts.capabilities.cpus) cpus, \(opts.capabilities.memoryMB) MiB, \(opts.capabilities.gpus) gpus; heartbeat \(r.heartbeatIntervalS) s, lease \(r.leaseS) s)")
@@ -117,7 +156,10 @@ public actor Worker {
         try FileManager.default.createDirectory(atPath: opts.workDir, withIntermediateDirectories: true)
         try await register()
         let hb = Task { await self.heartbeatLoop() }
-        defer { hb.cancel() }
+        // Not hb.cancel(): cancelling a task inside a URLSession request can deadlock
+        // swift-corelibs-foundation (the task's status lock against the session's queue), which
+        // left a drained worker hanging at exit. The loop sees `stopped` and ends by itself.
+        defer { stopped = true; _ = hb }
         try await claimLoop()
         if let fatal { throw fatal }
         try await finishDrain()
@@ -140,6 +182,33 @@ public actor Worker {
         wake()
     }
 
+    /// The owner's pause: no new work (the coordinator drains the node, so it plans around it);
+    /// running jobs go on. The node stays registered.
+    public func pause() {
+        guard !pausedByOwner && !draining else { return }
+        pausedByOwner = true
+        log("paused by the owner: no new work; \(held.count) running job(s) go on (SIGUSR2 resumes)")
+        // A claim in flight is left to finish: cancelling it here would not cancel it on the
+        // coordinator, which could still grant it (after a resume) to a request nobody reads.
+        if let id = nodeID { let c = client; Task { try? await c.drain(node: id) } }
+    }
+
+    /// Undoes `pause`: registering again reopens the node on the coordinator.
+    public func resume() async {
+        guard pausedByOwner && !draining else { return }
+        pausedByOwner = false
+        log("resumed by the owner: taking work again")
+        try? await register()
+        wake()
+    }
+
+    /// MiB free for unprivileged users on the filesystem holding `path` (nil when unknown).
+    nonisolated static func freeDiskMB(_ path: String) -> Int? {
+        var st = statvfs()
+        guard statvfs(path, &st) == 0 else { return nil }
+        return Int(UInt64(st.f_bavail) * UInt64(st.f_frsize) / (1024 * 1024))
+    }
+
     func wake() { let w = wakeups; wakeups = []; w.forEach { $0.resume() } }
 
     /// Sleeps up to `seconds`, returning early on `wake()`.
@@ -152,7 +221,14 @@ public actor Worker {
     func claimLoop() async throws {
         var delay = 0.2
         var outsideLogged = false
+        var diskLogged = false
         while !draining && fatal == nil {
+            if pausedByOwner { await nap(30); continue }
+            if opts.minFreeDiskMB > 0, let free = Self.freeDiskMB(opts.workDir), free < opts.minFreeDiskMB {
+                if !diskLogged { log("only \(free) MiB free on the disk of \(opts.workDir) (less than --min-free-disk-mb \(opts.minFreeDiskMB)): not taking work"); diskLogged = true }
+                await nap(10); continue
+            }
+            if diskLogged { log("disk space is back above \(opts.minFreeDiskMB) MiB: taking work"); diskLogged = false }
             if let hours = opts.hours, !hours.contains(Date()) {
                 if !outsideLogged { log("outside working hours \(hours.text): not taking work"); outsideLogged = true }
                 await nap(30); continue
@@ -189,9 +265,9 @@ public actor Worker {
 
     func heartbeatLoop() async {
         var failingSince: Date?
-        while !Task.isCancelled {
+        while !Task.isCancelled && !stopped {
             try? await Task.sleep(nanoseconds: UInt64(heartbeatInterval * 1e9))
-            guard let node = nodeID, !Task.isCancelled else { continue }
+            guard let node = nodeID, !Task.isCancelled, !stopped else { continue }
             let ids = held.keys.sorted()
             do {
                 let r = try await client.heartbeat(node: node, running: ids)
@@ -209,6 +285,7 @@ public actor Worker {
                 switch e.status {
                 case 404, 409:
                     // Unknown or unregistered node (docs/api.md: 409, register again).
+                    guard !stopped else { return }  // we unregistered ourselves
                     log("the coordinator does not know node \(node) as registered (\(e.status!)): registering again")
                     try? await register()
                 case 401, 403:
@@ -236,13 +313,16 @@ public actor Worker {
         let h = HeldAttempt(claim)
         held[claim.attemptID] = h
         usedCPUs += max(1, claim.job.resources.cpus)
-        log("job \(claim.job.id) attempt \(claim.attemptID): starting \(claim.job.command.joined(separator: " "))")
+        h.cores = pool.take(max(1, claim.job.resources.cpus))
+        let pin = h.cores.isEmpty || opts.cpuLimits.taskset == nil ? "" : " on cores \(CorePool.list(h.cores))"
+        log("job \(claim.job.id) attempt \(claim.attemptID): starting\(pin) \(claim.job.command.joined(separator: " "))")
         Task { await self.execute(h) }
     }
 
     func finished(_ h: HeldAttempt) {
         held[h.id] = nil
         usedCPUs -= max(1, h.job.resources.cpus)
+        pool.give(h.cores)
         wake()
     }
 
@@ -255,6 +335,7 @@ public actor Worker {
             let d2 = Date().addingTimeInterval(10)
             while !held.isEmpty && Date() < d2 { await nap(0.2) }
         }
+        stopped = true
         if let id = nodeID {
             do { try await client.unregister(node: id); log("unregistered node \(id)") } catch { log("could not unregister: \(error)") }
         }
