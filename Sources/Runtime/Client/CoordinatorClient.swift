@@ -96,16 +96,8 @@ public struct CoordinatorClient: Sendable {
             req.httpBody = body
             if let contentType { req.setValue(contentType, forHTTPHeaderField: "Content-Type") }
         }
-        let data: Data
-        let resp: URLResponse
-        do {
-            (data, resp) = try await session.data(for: req)
-        } catch let e as URLError {
-            throw ClientError.unreachable(url: baseURL.absoluteString, underlying: e.localizedDescription)
-        } catch {
-            if error is CancellationError { throw error }
-            throw ClientError.unreachable(url: baseURL.absoluteString, underlying: "\(error)")
-        }
+        let s = session
+        let (data, resp) = try await perform { done in s.dataTask(with: req, completionHandler: done) }
         guard let http = resp as? HTTPURLResponse else { throw ClientError.badResponse("not HTTP") }
         var headers: [String: String] = [:]
         for (k, v) in http.allHeaderFields { headers["\(k)"] = "\(v)" }
@@ -242,8 +234,8 @@ public struct CoordinatorClient: Sendable {
         _ = try await request("POST", "/v1/nodes/\(node)/drain")
     }
 
-    public func unregister(node: Int) async throws {
-        _ = try await request("DELETE", "/v1/nodes/\(node)")
+    public func unregister(node: Int, timeout: TimeInterval = 30) async throws {
+        _ = try await request("DELETE", "/v1/nodes/\(node)", timeout: timeout)
     }
 
     /// Long-polls for work: a claim, or nil when the coordinator had nothing within `waitS`.
@@ -278,13 +270,9 @@ public struct CoordinatorClient: Sendable {
         req.setValue("application/octet-stream", forHTTPHeaderField: "Content-Type")
         let size = (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? nil
         if let size { req.setValue(String(size), forHTTPHeaderField: "Content-Length") }
-        let s = session, base = baseURL.absoluteString
-        let (data, status): (Data, Int) = try await withCheckedThrowingContinuation { c in
-            s.uploadTask(with: req, fromFile: file) { data, resp, error in
-                if let error { c.resume(throwing: ClientError.unreachable(url: base, underlying: "\(error)")); return }
-                c.resume(returning: (data ?? Data(), (resp as? HTTPURLResponse)?.statusCode ?? 0))
-            }.resume()
-        }
+        let s = session
+        let (data, resp) = try await perform { done in s.uploadTask(with: req, fromFile: file, completionHandler: done) }
+        let status = (resp as? HTTPURLResponse)?.statusCode ?? 0
         guard status == 200 || status == 201 || status == 204 else {
             if let env = try? JSONDecoder().decode(V1.APIErrorEnvelope.self, from: data) {
                 throw ClientError.http(status: status, code: env.error.code, message: env.error.message, field: env.error.field)

@@ -43,17 +43,21 @@ final class HeldAttempt: @unchecked Sendable {
         var logsCapped = false
         /// The coordinator no longer counts this attempt as ours (409, cancelled, handed back).
         var lost: String?
+        /// The task running `execute`; cancelled when the attempt is lost, so that a pending
+        /// upload or result report to an unreachable coordinator stops waiting at once.
+        var task: Task<Void, Never>?
         var timedOut = false
         var outputEnded = false
     }
     init(_ c: V1.Claim) { claim = c }
 
     func markLost(_ why: String) {
-        let child: ChildProcess? = state.withLock { s in
+        let (child, task): (ChildProcess?, Task<Void, Never>?) = state.withLock { s in
             if s.lost == nil { s.lost = why }
-            return s.child
+            return (s.child, s.task)
         }
         child?.kill(SIGKILL)
+        task?.cancel()
     }
     var lost: String? { state.withLock { $0.lost } }
 }
@@ -73,6 +77,13 @@ public actor Worker {
     var pausedByCoordinator = false
     var fatal: ClientError?
     var claimTask: Task<V1.Claim?, any Error>?
+    /// Registrations in progress (with their retries), cancelled when the worker stops idle.
+    var registering: Set<Task<V1.Registered, any Error>> = []
+    var heartbeatTask: Task<Void, Never>?
+    /// The final unregister, cancelled by a second signal.
+    var unregisterTask: Task<Void, any Error>?
+    /// Since when requests to the coordinator have been failing (nil: the last one got an answer).
+    var unreachableSince: Date?
     var wakeups: [CheckedContinuation<Void, Never>] = []
 
     public init(client: CoordinatorClient, options: WorkerOptions) {
@@ -88,12 +99,31 @@ public actor Worker {
                          hours: opts.hours?.utcWindow(offsetSeconds: TimeZone.current.secondsFromGMT()), canIsolateNetwork: opts.capabilities.canIsolateNetwork)
     }
 
+    /// Whether the worker is on its way out with nothing left to do but leave: drained (or told to
+    /// stop) and holding no attempt. Waiting for the coordinator then serves nobody.
+    var stoppingIdle: Bool { draining && held.isEmpty }
+
     /// Registers (retrying while the coordinator is unreachable). Re-registering by the same name
     /// re-attaches to the same node; attempts still held are then checked with `renew`.
+    /// Throws `WorkerStopped` when the worker is told to stop while idle and still registering.
     func register() async throws {
+        if stoppingIdle { throw WorkerStopped() }
         let c = client, reg = registration, log = opts.log
-        let r = try await withBackoff(maxDelay: 10, onRetry: { e, d in log("coordinator unreachable, retrying registration in \(String(format: "%.1f", d)) s: \(e)") }) {
-            try await c.register(reg)
+        let t = Task {
+            try await withBackoff(maxDelay: 10, onRetry: { e, d in log("coordinator unreachable, retrying registration in \(String(format: "%.1f", d)) s: \(e)") }) {
+                try await c.register(reg)
+            }
+        }
+        registering.insert(t)
+        let r: V1.Registered
+        do {
+            r = try await t.value
+            registering.remove(t)
+            unreachableSince = nil
+        } catch {
+            registering.remove(t)
+            if error is CancellationError || stoppingIdle { throw WorkerStopped() }
+            throw error
         }
         let reattach = nodeID != nil
         nodeID = r.nodeID
@@ -115,28 +145,53 @@ public actor Worker {
     /// Runs until drained (after `beginDrain`) or a fatal error (token rejected).
     public func run() async throws {
         try FileManager.default.createDirectory(atPath: opts.workDir, withIntermediateDirectories: true)
-        try await register()
+        do { try await register() } catch is WorkerStopped {
+            log("stopping before the coordinator at \(client.baseURL.absoluteString) answered: never registered, nothing to hand back; exiting")
+            return
+        }
         let hb = Task { await self.heartbeatLoop() }
+        heartbeatTask = hb
         defer { hb.cancel() }
-        try await claimLoop()
+        do { try await claimLoop() } catch is WorkerStopped {}
         if let fatal { throw fatal }
         try await finishDrain()
     }
 
     /// Stops taking work; running jobs get `grace` seconds, then are killed and handed back.
+    /// With nothing running, every wait on the coordinator (registration retries, a claim's
+    /// connect, backoff naps) is cut short, so an idle worker exits at once even when the
+    /// coordinator does not answer.
     public func beginDrain() {
         guard !draining else { return }
         draining = true
-        log("draining: no new work; \(held.count) running job(s) get up to \(Int(opts.grace)) s to finish (signal again to stop now)")
-        claimTask?.cancel()
+        if held.isEmpty {
+            log("stopping: no job running\(unreachableSince != nil || nodeID == nil ? "; not waiting for the coordinator at \(client.baseURL.absoluteString), which has not answered" : "")")
+        } else {
+            log("draining: no new work; \(held.count) running job(s) get up to \(Int(opts.grace)) s to finish (signal again to stop now)")
+        }
+        if let t = claimTask {
+            if unreachableSince != nil {
+                t.cancel()
+            } else {
+                // A claim in flight to a coordinator that answers may be carrying a grant: give
+                // it a second to arrive (cancelling it would lose the attempt until the node is
+                // unregistered), then stop waiting, in case the coordinator stopped answering.
+                Task { try? await Task.sleep(nanoseconds: 1_000_000_000); t.cancel() }
+            }
+        }
+        if held.isEmpty { registering.forEach { $0.cancel() } }
         wake()
-        if let id = nodeID { let c = client; Task { try? await c.drain(node: id) } }
+        if let id = nodeID, unreachableSince == nil { let c = client; Task { try? await c.drain(node: id) } }
     }
 
-    /// A second signal: hand everything back now.
+    /// A second signal: hand everything back now, and stop waiting for the coordinator.
     public func stopNow() {
         if !draining { beginDrain() }
+        log("stopping now: handing back \(held.count) job(s)")
         for h in held.values { h.markLost("handed back (worker stopping)") }
+        claimTask?.cancel()
+        registering.forEach { $0.cancel() }
+        unregisterTask?.cancel()
         wake()
     }
 
@@ -166,11 +221,13 @@ public actor Worker {
             do {
                 let claim = try await t.value
                 claimTask = nil
+                unreachableSince = nil
                 delay = 0.2
                 if let claim { start(claim) }
             } catch let e as ClientError {
                 claimTask = nil
                 if draining { break }
+                if e.isTransient { unreachableSince = unreachableSince ?? Date() }
                 switch e.status {
                 case 401, 403: fatal = e; return
                 case 404, 409: log("the coordinator does not know node \(node) as registered (\(e.status!)): registering again"); try await register()
@@ -195,6 +252,7 @@ public actor Worker {
             let ids = held.keys.sorted()
             do {
                 let r = try await client.heartbeat(node: node, running: ids)
+                unreachableSince = nil
                 if let since = failingSince {
                     log("coordinator back after \(Int(Date().timeIntervalSince(since))) s"); failingSince = nil
                 }
@@ -214,6 +272,7 @@ public actor Worker {
                 case 401, 403:
                     fatal = e; claimTask?.cancel(); wake(); return
                 default:
+                    if e.isTransient { unreachableSince = unreachableSince ?? Date() }
                     if failingSince == nil { failingSince = Date(); log("heartbeat failed: \(e); keeping \(ids.count) job(s) running and retrying") }
                     // The coordinator may have restarted and lost us: re-register once it answers again.
                     if e.isTransient { await reRegisterWhenBack() }
@@ -237,12 +296,15 @@ public actor Worker {
         held[claim.attemptID] = h
         usedCPUs += max(1, claim.job.resources.cpus)
         log("job \(claim.job.id) attempt \(claim.attemptID): starting \(claim.job.command.joined(separator: " "))")
-        Task { await self.execute(h) }
+        let t = Task { await self.execute(h) }
+        // The attempt may have been lost between `start` and here only through this actor, so no race.
+        h.state.withLock { $0.task = t }
     }
 
     func finished(_ h: HeldAttempt) {
         held[h.id] = nil
         usedCPUs -= max(1, h.job.resources.cpus)
+        if stoppingIdle { registering.forEach { $0.cancel() } }
         wake()
     }
 
@@ -255,8 +317,23 @@ public actor Worker {
             let d2 = Date().addingTimeInterval(10)
             while !held.isEmpty && Date() < d2 { await nap(0.2) }
         }
-        if let id = nodeID {
-            do { try await client.unregister(node: id); log("unregistered node \(id)") } catch { log("could not unregister: \(error)") }
-        }
+        // No heartbeat may re-register the node once it is gone.
+        heartbeatTask?.cancel()
+        registering.forEach { $0.cancel() }
+        guard let id = nodeID else { return }
+        // A coordinator that has not been answering gets a short try: the node is marked lost
+        // when its heartbeats stop anyway, and a stopping worker must not wait out a connect.
+        let limit: Double = unreachableSince == nil ? 3 : 1
+        let c = client
+        let t = Task { try await c.unregister(node: id, timeout: limit) }
+        unregisterTask = t
+        let watchdog = Task { try await Task.sleep(nanoseconds: UInt64(limit * 1e9)); t.cancel() }
+        defer { watchdog.cancel() }
+        do { try await t.value; log("unregistered node \(id)") } catch is CancellationError {
+            log("could not unregister node \(id) within \(Int(limit)) s (the coordinator is not answering); it will count the node lost when its heartbeats stop")
+        } catch { log("could not unregister: \(error)") }
     }
 }
+
+/// Thrown inside the worker when it is told to stop while still waiting for the coordinator.
+struct WorkerStopped: Error {}
