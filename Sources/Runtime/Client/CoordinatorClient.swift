@@ -84,6 +84,7 @@ public struct CoordinatorClient: Sendable {
 
     func request(_ method: String, _ path: String, query: [URLQueryItem] = [], body: Data? = nil,
                  contentType: String? = "application/json", timeout: TimeInterval = 30,
+                 headers extra: [String: String] = [:],
                  accept: Set<Int> = [200, 201, 204]) async throws -> Response {
         var comps = URLComponents(url: baseURL.appendingPathComponent(path), resolvingAgainstBaseURL: false)!
         comps.percentEncodedPath = baseURL.path + path
@@ -92,6 +93,7 @@ public struct CoordinatorClient: Sendable {
         req.httpMethod = method
         req.timeoutInterval = timeout
         req.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        for (k, v) in extra { req.setValue(v, forHTTPHeaderField: k) }
         if let body {
             req.httpBody = body
             if let contentType { req.setValue(contentType, forHTTPHeaderField: "Content-Type") }
@@ -137,6 +139,25 @@ public struct CoordinatorClient: Sendable {
 
     public func submit(_ job: V1.JobSubmission) async throws -> V1.Job {
         try decode(V1.Job.self, try await request("POST", "/v1/jobs", body: json(job)))
+    }
+
+    /// One `POST /v1/jobs` carrying `Idempotency-Key: key`: sent again with the same key, the
+    /// same submission answers the job the first one created (docs/api.md).
+    public func submit(_ job: V1.JobSubmission, idempotencyKey key: String) async throws -> V1.Job {
+        try decode(V1.Job.self, try await request("POST", "/v1/jobs", body: json(job), headers: ["Idempotency-Key": key]))
+    }
+
+    /// Submits under `key`, retrying what may be transient (no answer, a dropped connection, 5xx,
+    /// 429) with exponential backoff (0.5 s doubling to 8 s) until an answer arrives or `budget`
+    /// seconds have passed. Safe because of the key: a submission the coordinator committed but
+    /// whose answer was lost is answered again, not created twice. `onRetry(error, delay)` hears
+    /// about each failure.
+    public func submitRetrying(_ job: V1.JobSubmission, idempotencyKey key: String, budget: Double,
+                               onRetry: @Sendable (any Error, Double) -> Void = { _, _ in }) async throws -> V1.Job {
+        let deadline = Date().addingTimeInterval(budget)
+        return try await withBackoff(initial: 0.5, maxDelay: 8, giveUp: { Date() >= deadline }, onRetry: onRetry) {
+            try await self.submit(job, idempotencyKey: key)
+        }
     }
 
     public func jobs(state: String? = nil, user: String? = nil, limit: Int? = nil, beforeID: Int? = nil) async throws -> [V1.Job] {
