@@ -4,6 +4,13 @@ import FoundationNetworking
 #endif
 
 extension CoordinatorClient {
+    /// URLError codes that mean the TLS handshake or the certificate failed (not the network).
+    static let tlsFailures: Set<URLError.Code> = [
+        .secureConnectionFailed, .serverCertificateHasBadDate, .serverCertificateUntrusted,
+        .serverCertificateHasUnknownRoot, .serverCertificateNotYetValid, .clientCertificateRejected,
+        .clientCertificateRequired,
+    ]
+
     typealias Completion = @Sendable (Data?, URLResponse?, (any Error)?) -> Void
 
     /// Runs one URLSession task and waits for it, cancelling the task as soon as the calling Swift
@@ -32,6 +39,9 @@ extension CoordinatorClient {
         } catch {
             if Task.isCancelled || error is CancellationError { throw CancellationError() }
             if let u = error as? URLError {
+                if Self.tlsFailures.contains(u.code) || u.localizedDescription.contains("SSL certificate problem") {
+                    throw ClientError.tls(url: base, underlying: u.localizedDescription)
+                }
                 throw ClientError.unreachable(url: base, underlying: u.localizedDescription)
             }
             throw ClientError.unreachable(url: base, underlying: "\(error)")

@@ -11,6 +11,9 @@ public enum ClientError: Error, CustomStringConvertible, Sendable {
     case http(status: Int, code: String, message: String, field: String?)
     /// The answer was not what the API documents.
     case badResponse(String)
+    /// TLS failed: the certificate is not trusted, expired or names another host. Retrying will
+    /// not help, so it is not transient.
+    case tls(url: String, underlying: String)
 
     public var status: Int? { if case .http(let s, _, _, _) = self { return s } else { return nil } }
     /// Whether retrying later may help (network trouble, coordinator restarting, 5xx).
@@ -18,7 +21,7 @@ public enum ClientError: Error, CustomStringConvertible, Sendable {
         switch self {
         case .unreachable: return true
         case .http(let s, _, _, _): return s >= 500 || s == 429
-        case .badResponse: return false
+        case .badResponse, .tls: return false
         }
     }
 
@@ -40,6 +43,10 @@ public enum ClientError: Error, CustomStringConvertible, Sendable {
             return "coordinator refused the request (HTTP \(status) \(code)\(field.map { ", field \($0)" } ?? "")): \(message)"
         case .badResponse(let s):
             return "unexpected answer from the coordinator: \(s)"
+        case .tls(let url, let why):
+            return "TLS with \(url) failed (\(why)). Check that the URL's host name is the one on the certificate and its dates; "
+                + "a certificate from a private CA (Caddy's `tls internal`, say) needs its root in this machine's store "
+                + "(copy it to /usr/local/share/ca-certificates/ and run update-ca-certificates). See docs/operations.md."
         }
     }
 }
