@@ -4,7 +4,8 @@ import Testing
 
 /// A registered, idle worker whose coordinator went away stops promptly on SIGTERM: at once when
 /// its requests already fail, within a few seconds when the coordinator is frozen (connections
-/// accepted by the kernel, never answered: the worker cannot tell it from a slow one).
+/// accepted by the kernel, never answered: the worker cannot tell it from a slow one, so it
+/// gives a claim in flight 1 s and the unregister 3 s).
 @Suite("Worker shutdown with its coordinator gone", .serialized, .enabled(if: ProcessInfo.processInfo.environment["DEBORGEN_SKIP_E2E"] == nil))
 struct ShutdownTests {
     func exitSeconds(_ p: Process, limit: Double = 15) async throws -> Double {
@@ -27,7 +28,7 @@ struct ShutdownTests {
         #expect(p.terminationReason == .exit && p.terminationStatus == 0, "\(c.logs())")
     }
 
-    @Test func frozenCoordinatorThenSigtermExitsWithinFiveSeconds() async throws {
+    @Test func frozenCoordinatorThenSigtermExitsWithinSixSeconds() async throws {
         let c = try Cluster()
         defer {
             if let co = c.coordinator { kill(co.processIdentifier, SIGCONT) }
@@ -40,9 +41,10 @@ struct ShutdownTests {
         c.signalWorker("w1", SIGTERM)
         let p = try #require(c.workers["w1"])
         let took = try await exitSeconds(p)
-        // 1 s for a claim in flight that may carry a grant, then up to 3 s for the unregister.
-        #expect(took < 5, "exited \(String(format: "%.2f", took)) s after SIGTERM\n\(c.logs())")
+        // 1 s for a claim in flight that may carry a grant, then up to 3 s for the unregister
+        // (about 4 s here), with slack for a loaded machine.
+        #expect(took < 6, "exited \(String(format: "%.2f", took)) s after SIGTERM\n\(c.logs())")
         #expect(p.terminationReason == .exit, "\(c.logs())")
-        #expect(c.logs().contains("could not unregister node"), "\(c.logs())")
+        #expect(c.logs().contains("could not unregister"), "\(c.logs())")
     }
 }
