@@ -37,6 +37,10 @@ public enum Change: Sendable {
     case audit(AuditEntry)
     /// A user's fair-share usage ledger entry (kept so a restart orders jobs as before).
     case usage(UserID, UsageLedger.Entry)
+    /// An `Idempotency-Key` and the job it created (CoordinatorCore+Idempotency.swift).
+    case idempotencyKey(IdempotencyRecord)
+    /// Keys created before this instant are forgotten.
+    case expireIdempotencyKeys(before: Instant)
 }
 
 /// What a claim returns: the new attempt and its job.
@@ -53,6 +57,7 @@ public struct Snapshot: Sendable {
     public var users: [(UserID, String)] = []
     public var artifacts: [(JobID, ArtifactInfo)] = []
     public var usage: [UserID: UsageLedger.Entry] = [:]
+    public var idempotencyKeys: [IdempotencyRecord] = []
     public init() {}
 }
 
@@ -83,6 +88,9 @@ public struct CoordinatorCore: Sendable {
     var userIDs: [String: UserID] = [:]
     /// Result cache: "user\0fingerprint" → the job whose result answers it.
     var resultCache: [String: JobID] = [:]
+    /// Idempotency keys: "user\0key" → the submission they created (CoordinatorCore+Idempotency.swift).
+    var idempotency: [String: IdempotencyRecord] = [:]
+    var idempotencyPrunedAt: Instant = 0
     public internal(set) var artifacts: [JobID: [String: ArtifactInfo]] = [:]
     /// Bumped whenever changes are taken: cached explanations older than it are stale.
     public internal(set) var version = 0
@@ -158,6 +166,7 @@ public struct CoordinatorCore: Sendable {
             }
         }
         for (job, info) in snapshot.artifacts { artifacts[job, default: [:]][info.name] = info }
+        for r in snapshot.idempotencyKeys where r.createdAt >= now - Self.idempotencyRetention { idempotency[r.mapKey] = r }
         savedUsage = cluster.usage.entries
     }
 

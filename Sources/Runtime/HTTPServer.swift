@@ -129,6 +129,12 @@ extension Coordinator {
             let p = try await who(req)
             guard p.role == .admin || p.role == .submitter else { throw APIError.forbidden("role \(p.role.rawValue) may not submit jobs") }
             let spec = try APIModels.jobSpec(try await HTTP.jsonBody(req, limit: opts.maxBodyBytes))
+            if let name = HTTPField.Name("Idempotency-Key"), let key = req.headers[name] {
+                let (body, replayed) = try await c.submit(spec, by: p, idempotencyKey: key)
+                var r = HTTP.json(.created, body)
+                if replayed, let h = HTTPField.Name("Idempotent-Replayed") { r.headers[h] = "true" }
+                return r
+            }
             return HTTP.json(.created, try await c.submit(spec, by: p))
         }
         router.get("/v1/jobs") { req, _ in

@@ -36,6 +36,12 @@ public final class Store {
         """,
         // What each worker says about its sandbox and limits (issue 15).
         "ALTER TABLE nodes ADD COLUMN isolation TEXT;",
+        // Idempotency-Key of POST /v1/jobs, per user, kept 24 h (CoordinatorCore+Idempotency.swift).
+        """
+        CREATE TABLE idempotency(user TEXT NOT NULL, key TEXT NOT NULL, body_hash TEXT NOT NULL, job INTEGER NOT NULL,
+            created_at INTEGER NOT NULL, PRIMARY KEY(user, key));
+        CREATE INDEX idempotency_created ON idempotency(created_at);
+        """,
     ]
 
     /// Opens (creating) `dir/coordinator.sqlite`. `durable`: `synchronous=FULL` (every commit
@@ -117,6 +123,11 @@ public final class Store {
                 case .usage(let u, let e):
                     try db.run("INSERT OR REPLACE INTO usage(user_id, value, at, rate) VALUES (?,?,?,?)",
                                [.int(Int64(u)), .double(e.value), .int(e.at), .int(Int64(e.rate))])
+                case .idempotencyKey(let r):
+                    try db.run("INSERT OR REPLACE INTO idempotency(user, key, body_hash, job, created_at) VALUES (?,?,?,?,?)",
+                               [.text(r.user), .text(r.key), .text(r.bodyHash), .int(Int64(r.job)), .int(r.createdAt)])
+                case .expireIdempotencyKeys(let before):
+                    try db.run("DELETE FROM idempotency WHERE created_at < ?", [.int(before)])
                 }
             }
         }
@@ -167,6 +178,10 @@ public final class Store {
         }
         try db.query("SELECT user_id, value, at, rate FROM usage ORDER BY user_id") { r in
             s.usage[Int(r.int(0))] = UsageLedger.Entry(value: r.double(1) ?? 0, at: r.int(2), rate: Int(r.int(3)))
+        }
+        try db.query("SELECT user, key, body_hash, job, created_at FROM idempotency ORDER BY created_at") { r in
+            s.idempotencyKeys.append(IdempotencyRecord(user: r.text(0), key: r.text(1), bodyHash: r.text(2),
+                                                       job: Int(r.int(3)), createdAt: r.int(4)))
         }
         return s
     }

@@ -8,7 +8,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks and experiments that write reports to results/.",
-        subcommands: [BenchRunCommand.self, BenchMergeCommand.self, BenchSlurmScriptCommand.self, SimSpeed.self, BenchILP.self, BenchCoordinatorCommand.self, BenchCooperative.self,
+        subcommands: [BenchRunCommand.self, BenchMergeCommand.self, BenchSlurmScriptCommand.self, SimSpeed.self, BenchILP.self, BenchCoordinatorCommand.self, BenchCooperative.self, BenchChaos.self,
                       BenchReplayFidelity.self])
 
     struct SimSpeed: ParsableCommand {

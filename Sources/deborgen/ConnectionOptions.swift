@@ -15,12 +15,44 @@ struct ConnectionOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Config file with {\"url\": ..., \"token\": ...} (default ~/.config/deborgen/config.json).", valueName: "file"))
     var config: String?
 
-    func client() throws -> CoordinatorClient {
+    @Option(name: .customLong("trusted-network"),
+            help: ArgumentHelp("A network whose plain-http traffic is already protected (an overlay such as Tailscale 100.64.0.0/10 or a WireGuard subnet); repeatable; IPv4 or IPv6 CIDR (also $DEBORGEN_TRUSTED_NETWORKS, comma-separated). Without it, the token is sent over http:// only to loopback.", valueName: "cidr"))
+    var trustedNetworks: [String] = []
+
+    @Flag(help: "Send the token over plain http:// to any address (it travels in clear).")
+    var insecure = false
+
+    /// The transport rule from the flags and $DEBORGEN_TRUSTED_NETWORKS.
+    func transportPolicy(environment env: [String: String] = ProcessInfo.processInfo.environment) throws -> TransportPolicy {
+        let fromEnv = (env["DEBORGEN_TRUSTED_NETWORKS"] ?? "").split(separator: ",").map(String.init)
+        var nets: [CIDR] = []
+        for t in trustedNetworks + fromEnv where !t.trimmingCharacters(in: .whitespaces).isEmpty {
+            do { nets.append(try CIDR(parsing: t)) } catch { throw ValidationError("--trusted-network: \(error)") }
+        }
+        return TransportPolicy(trusted: nets, insecure: insecure)
+    }
+
+    /// The client, after checking (before any connection) that its token may travel to that URL.
+    func client() throws -> CoordinatorClient { try checkedClient().client }
+
+    /// The client and why its URL was allowed (for the worker's log).
+    func checkedClient() throws -> (client: CoordinatorClient, verdict: TransportPolicy.Verdict) {
+        let policy = try transportPolicy()
+        let client: CoordinatorClient
         do {
             let c = try ClientConfig.load(flagURL: coordinator, flagToken: token, configPath: config)
-            return try CoordinatorClient(url: c.url, token: c.token)
+            client = try CoordinatorClient(url: c.url, token: c.token)
         } catch let e as ClientConfig.Problem {
             throw CLIError("\(e)")
+        }
+        do {
+            let v = try policy.check(client.baseURL)
+            if v == .insecure {
+                warn("warning: --insecure: the token is sent to \(client.baseURL.absoluteString) over plain http, readable by anyone on the path")
+            }
+            return (client, v)
+        } catch let r as TransportPolicy.Refusal {
+            throw CLIError("\(r)")
         }
     }
 }

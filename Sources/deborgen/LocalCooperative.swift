@@ -121,6 +121,20 @@ final class LocalCooperative: @unchecked Sendable {
         workers[i] = (name, try spawn(args, log: dataDir + "/\(name).log"))
     }
 
+    /// SIGKILLs the coordinator, waits `seconds`, and starts it again on the same port with
+    /// `extra`. Returns the seconds from the restart until it answered `/healthz`.
+    func restartCoordinator(after seconds: Double, extra: [String]) async throws -> Double {
+        if let c = coordinator {
+            c.kill(SIGKILL)
+            _ = await c.wait()
+        }
+        coordinator = nil
+        try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+        let t0 = Date()
+        try await startCoordinator(extra: extra)
+        return Date().timeIntervalSince(t0)
+    }
+
     /// Stops the workers (SIGTERM: they drain and unregister), then the coordinator.
     func stop() async {
         for w in workers { w.process.kill(SIGTERM) }

@@ -35,6 +35,10 @@ struct SubmitCommand: AsyncParsableCommand {
     @Flag(help: "Run the command without network (after --setup); only nodes that can isolate take it.") var isolateNetwork = false
     @Option(help: ArgumentHelp("Submit one job per index: 1-100, 0-99:5, 1,4,9. The index is in $DEBORGEN_ARRAY_INDEX.", valueName: "spec")) var array: String?
     @Option(help: "A JSON job file (the body of POST /v1/jobs, or an array of them).") var file: String?
+    @Option(help: ArgumentHelp("Keep retrying a submission that got no answer (network trouble, coordinator restarting) for this long; each job carries an Idempotency-Key, so a retry never creates a second job. 0: no retry.", valueName: "duration"))
+    var retryFor: String = "2m"
+    @Option(help: ArgumentHelp("The Idempotency-Key to send (default: a fresh random one per job). Reusing it after a crash answers the job it created; with --array the i-th job (from 0) gets KEY-i.", valueName: "key"))
+    var idempotencyKey: String?
     @Flag(name: .shortAndLong, help: "Print only the job ids, one a line.") var quiet = false
     @Flag(help: "Print the submitted jobs as JSON.") var json = false
 
@@ -98,11 +102,19 @@ struct SubmitCommand: AsyncParsableCommand {
 
     func run() async throws {
         let subs = try buildSubmissions()
+        guard let budget = parseDuration(retryFor), budget >= 0 else { throw ValidationError("--retry-for: cannot read '\(retryFor)' (try 0, 30s, 2m)") }
+        if let k = idempotencyKey, k.isEmpty || k.count > 200 || !k.unicodeScalars.allSatisfy({ $0.value >= 0x21 && $0.value <= 0x7e }) {
+            throw ValidationError("--idempotency-key must be 1 to 200 printable ASCII characters without spaces")
+        }
         let client = try connection.client()
         var jobs: [V1.Job] = []
         try await withClientErrors {
-            for s in subs {
-                let j = try await client.submit(s)
+            for (i, s) in subs.enumerated() {
+                let key = idempotencyKey.map { subs.count == 1 ? $0 : "\($0)-\(i)" } ?? UUID().uuidString
+                let which = subs.count == 1 ? "the job" : "job \(i + 1) of \(subs.count)"
+                let j = try await client.submitRetrying(s, idempotencyKey: key, budget: budget) { e, d in
+                    warn("submit: \(which) got no answer (\(e)); retrying in \(String(format: "%.1f", d)) s with the same Idempotency-Key \(key)")
+                }
                 jobs.append(j)
                 if quiet { print(j.id) } else if !json {
                     print("submitted job \(j.id)\(j.name.map { " (\($0))" } ?? ""): \(j.state)\(j.cachedFrom.map { ", answered from job \($0)'s cached result" } ?? "")")

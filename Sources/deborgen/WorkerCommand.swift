@@ -18,11 +18,15 @@ struct WorkerCommand: AsyncParsableCommand {
         Files it writes under outputs/ become artifacts. See docs/worker-security.md.
 
         SIGTERM or Ctrl-C drains: no new work, running jobs get --grace seconds, then are killed and \
-        handed back; a second signal hands them back at once. SIGUSR1 pauses (no new work, running \
+        handed back; a second signal hands them back at once. With no job running the worker exits \
+        at once, even while the coordinator does not answer. SIGUSR1 pauses (no new work, running \
         jobs go on, the node stays registered and shows as draining); SIGUSR2 resumes.
 
+        The token is sent over plain http:// only to loopback or a --trusted-network (an encrypted \
+        overlay such as Tailscale); otherwise use https:// (docs/operations.md) or --insecure.
+
         Example:
-          deborgen worker --coordinator http://coord:8080 --token $WORKER_TOKEN --labels cuda --hours 18:00-08:00
+          deborgen worker --coordinator http://100.101.1.2:8080 --trusted-network 100.64.0.0/10 --token $WORKER_TOKEN --labels cuda --hours 18:00-08:00
         """)
 
     @OptionGroup var connection: ConnectionOptions
@@ -68,7 +72,7 @@ struct WorkerCommand: AsyncParsableCommand {
     var noIsolation = false
 
     func run() async throws {
-        let client = try connection.client()
+        let (client, verdict) = try connection.checkedClient()
         var caps = Capabilities.detect()
         if let cpus { guard cpus >= 1 else { throw ValidationError("--cpus must be at least 1") }; caps.cpus = cpus }
         if let memoryMB { guard memoryMB >= 0 else { throw ValidationError("--memory-mb must be at least 0") }; caps.memoryMB = memoryMB }
@@ -109,7 +113,7 @@ struct WorkerCommand: AsyncParsableCommand {
             f.dateFormat = "HH:mm:ss"
             warn("\(f.string(from: Date())) [\(nodeName)] \(line)")
         }
-        log("deborgen worker → \(client.baseURL.absoluteString); work dir \(dir)")
+        log("deborgen worker → \(client.baseURL.absoluteString) (\(verdict)); work dir \(dir)")
         log("offering \(caps.cpus) cpus, \(caps.memoryMB) MiB, \(caps.gpus) gpus\(caps.gpuNames.isEmpty ? "" : " (\(caps.gpuNames.joined(separator: ", ")))"), os \(caps.os)\(labelList.isEmpty ? "" : ", labels \(labelList.joined(separator: ","))")\(wh.map { ", hours \($0.text)" } ?? "")")
         if let sandbox {
             log("sandbox: every job runs in bubblewrap (\(sandbox.bwrap)): its workspace read-write, system directories read-only\(sandbox.extraReadOnly.isEmpty ? "" : " and " + sandbox.extraReadOnly.joined(separator: ", ") + " read-only"), private /tmp, no home directories, new PID namespace and session")
@@ -155,6 +159,7 @@ struct WorkerCommand: AsyncParsableCommand {
         defer { owner.cancel() }
         do {
             try await worker.run()
+            log("worker stopped")
         } catch let e as ClientError {
             throw CLIError("\(e)")
         }

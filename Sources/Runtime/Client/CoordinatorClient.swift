@@ -11,6 +11,9 @@ public enum ClientError: Error, CustomStringConvertible, Sendable {
     case http(status: Int, code: String, message: String, field: String?)
     /// The answer was not what the API documents.
     case badResponse(String)
+    /// TLS failed: the certificate is not trusted, expired or names another host. Retrying will
+    /// not help, so it is not transient.
+    case tls(url: String, underlying: String)
 
     public var status: Int? { if case .http(let s, _, _, _) = self { return s } else { return nil } }
     /// Whether retrying later may help (network trouble, coordinator restarting, 5xx).
@@ -18,7 +21,7 @@ public enum ClientError: Error, CustomStringConvertible, Sendable {
         switch self {
         case .unreachable: return true
         case .http(let s, _, _, _): return s >= 500 || s == 429
-        case .badResponse: return false
+        case .badResponse, .tls: return false
         }
     }
 
@@ -40,6 +43,10 @@ public enum ClientError: Error, CustomStringConvertible, Sendable {
             return "coordinator refused the request (HTTP \(status) \(code)\(field.map { ", field \($0)" } ?? "")): \(message)"
         case .badResponse(let s):
             return "unexpected answer from the coordinator: \(s)"
+        case .tls(let url, let why):
+            return "TLS with \(url) failed (\(why)). Check that the URL's host name is the one on the certificate and its dates; "
+                + "a certificate from a private CA (Caddy's `tls internal`, say) needs its root in this machine's store "
+                + "(copy it to /usr/local/share/ca-certificates/ and run update-ca-certificates). See docs/operations.md."
         }
     }
 }
@@ -84,6 +91,7 @@ public struct CoordinatorClient: Sendable {
 
     func request(_ method: String, _ path: String, query: [URLQueryItem] = [], body: Data? = nil,
                  contentType: String? = "application/json", timeout: TimeInterval = 30,
+                 headers extra: [String: String] = [:],
                  accept: Set<Int> = [200, 201, 204]) async throws -> Response {
         var comps = URLComponents(url: baseURL.appendingPathComponent(path), resolvingAgainstBaseURL: false)!
         comps.percentEncodedPath = baseURL.path + path
@@ -92,20 +100,13 @@ public struct CoordinatorClient: Sendable {
         req.httpMethod = method
         req.timeoutInterval = timeout
         req.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        for (k, v) in extra { req.setValue(v, forHTTPHeaderField: k) }
         if let body {
             req.httpBody = body
             if let contentType { req.setValue(contentType, forHTTPHeaderField: "Content-Type") }
         }
-        let data: Data
-        let resp: URLResponse
-        do {
-            (data, resp) = try await session.data(for: req)
-        } catch let e as URLError {
-            throw ClientError.unreachable(url: baseURL.absoluteString, underlying: e.localizedDescription)
-        } catch {
-            if error is CancellationError { throw error }
-            throw ClientError.unreachable(url: baseURL.absoluteString, underlying: "\(error)")
-        }
+        let s = session
+        let (data, resp) = try await perform { done in s.dataTask(with: req, completionHandler: done) }
         guard let http = resp as? HTTPURLResponse else { throw ClientError.badResponse("not HTTP") }
         var headers: [String: String] = [:]
         for (k, v) in http.allHeaderFields { headers["\(k)"] = "\(v)" }
@@ -145,6 +146,25 @@ public struct CoordinatorClient: Sendable {
 
     public func submit(_ job: V1.JobSubmission) async throws -> V1.Job {
         try decode(V1.Job.self, try await request("POST", "/v1/jobs", body: json(job)))
+    }
+
+    /// One `POST /v1/jobs` carrying `Idempotency-Key: key`: sent again with the same key, the
+    /// same submission answers the job the first one created (docs/api.md).
+    public func submit(_ job: V1.JobSubmission, idempotencyKey key: String) async throws -> V1.Job {
+        try decode(V1.Job.self, try await request("POST", "/v1/jobs", body: json(job), headers: ["Idempotency-Key": key]))
+    }
+
+    /// Submits under `key`, retrying what may be transient (no answer, a dropped connection, 5xx,
+    /// 429) with exponential backoff (0.5 s doubling to 8 s) until an answer arrives or `budget`
+    /// seconds have passed. Safe because of the key: a submission the coordinator committed but
+    /// whose answer was lost is answered again, not created twice. `onRetry(error, delay)` hears
+    /// about each failure.
+    public func submitRetrying(_ job: V1.JobSubmission, idempotencyKey key: String, budget: Double,
+                               onRetry: @Sendable (any Error, Double) -> Void = { _, _ in }) async throws -> V1.Job {
+        let deadline = Date().addingTimeInterval(budget)
+        return try await withBackoff(initial: 0.5, maxDelay: 8, giveUp: { Date() >= deadline }, onRetry: onRetry) {
+            try await self.submit(job, idempotencyKey: key)
+        }
     }
 
     public func jobs(state: String? = nil, user: String? = nil, limit: Int? = nil, beforeID: Int? = nil) async throws -> [V1.Job] {
@@ -242,8 +262,8 @@ public struct CoordinatorClient: Sendable {
         _ = try await request("POST", "/v1/nodes/\(node)/drain")
     }
 
-    public func unregister(node: Int) async throws {
-        _ = try await request("DELETE", "/v1/nodes/\(node)")
+    public func unregister(node: Int, timeout: TimeInterval = 30) async throws {
+        _ = try await request("DELETE", "/v1/nodes/\(node)", timeout: timeout)
     }
 
     /// Long-polls for work: a claim, or nil when the coordinator had nothing within `waitS`.
@@ -278,13 +298,9 @@ public struct CoordinatorClient: Sendable {
         req.setValue("application/octet-stream", forHTTPHeaderField: "Content-Type")
         let size = (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? nil
         if let size { req.setValue(String(size), forHTTPHeaderField: "Content-Length") }
-        let s = session, base = baseURL.absoluteString
-        let (data, status): (Data, Int) = try await withCheckedThrowingContinuation { c in
-            s.uploadTask(with: req, fromFile: file) { data, resp, error in
-                if let error { c.resume(throwing: ClientError.unreachable(url: base, underlying: "\(error)")); return }
-                c.resume(returning: (data ?? Data(), (resp as? HTTPURLResponse)?.statusCode ?? 0))
-            }.resume()
-        }
+        let s = session
+        let (data, resp) = try await perform { done in s.uploadTask(with: req, fromFile: file, completionHandler: done) }
+        let status = (resp as? HTTPURLResponse)?.statusCode ?? 0
         guard status == 200 || status == 201 || status == 204 else {
             if let env = try? JSONDecoder().decode(V1.APIErrorEnvelope.self, from: data) {
                 throw ClientError.http(status: status, code: env.error.code, message: env.error.message, field: env.error.field)

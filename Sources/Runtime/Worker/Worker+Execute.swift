@@ -156,7 +156,8 @@ extension Worker {
             if let line { h.state.withLock { $0.pendingLog.append(Data(line.utf8)) } }
         }
         h.state.withLock { $0.outputEnded = true }
-        await flusher.value
+        // Lost (handed back, cancelled) means this task is cancelled: stop a log upload in flight too.
+        await withTaskCancellationHandler { await flusher.value } onCancel: { flusher.cancel() }
 
         if var r = report, h.lost == nil {
             let skipped = await uploadArtifacts(h, root: ws + "/outputs")

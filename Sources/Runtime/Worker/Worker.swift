@@ -73,6 +73,9 @@ final class HeldAttempt: @unchecked Sendable {
         var logsCapped = false
         /// The coordinator no longer counts this attempt as ours (409, cancelled, handed back).
         var lost: String?
+        /// The task running `execute`; cancelled when the attempt is lost, so that a pending
+        /// upload or result report to an unreachable coordinator stops waiting at once.
+        var task: Task<Void, Never>?
         var timedOut = false
         var outputEnded = false
         /// The disk watch stopped the job.
@@ -81,11 +84,12 @@ final class HeldAttempt: @unchecked Sendable {
     init(_ c: V1.Claim) { claim = c }
 
     func markLost(_ why: String) {
-        let child: ChildProcess? = state.withLock { s in
+        let (child, task): (ChildProcess?, Task<Void, Never>?) = state.withLock { s in
             if s.lost == nil { s.lost = why }
-            return s.child
+            return (s.child, s.task)
         }
         child?.kill(SIGKILL)
+        task?.cancel()
     }
     var lost: String? { state.withLock { $0.lost } }
 }
@@ -110,6 +114,12 @@ public actor Worker {
     var pool: CorePool
     var fatal: ClientError?
     var claimTask: Task<V1.Claim?, any Error>?
+    /// Registrations in progress (with their retries), cancelled when the worker stops idle.
+    var registering: Set<Task<V1.Registered, any Error>> = []
+    /// The final unregister, cancelled by a second signal.
+    var unregisterTask: Task<Void, any Error>?
+    /// Since when requests to the coordinator have been failing (nil: the last one got an answer).
+    var unreachableSince: Date?
     var wakeups: [CheckedContinuation<Void, Never>] = []
 
     public init(client: CoordinatorClient, options: WorkerOptions) {
@@ -127,12 +137,31 @@ public actor Worker {
                          isolation: opts.isolationSummary)
     }
 
+    /// Whether the worker is on its way out with nothing left to do but leave: drained (or told to
+    /// stop) and holding no attempt. Waiting for the coordinator then serves nobody.
+    var stoppingIdle: Bool { draining && held.isEmpty }
+
     /// Registers (retrying while the coordinator is unreachable). Re-registering by the same name
     /// re-attaches to the same node; attempts still held are then checked with `renew`.
+    /// Throws `WorkerStopped` when the worker is told to stop while idle and still registering.
     func register() async throws {
+        if stoppingIdle { throw WorkerStopped() }
         let c = client, reg = registration, log = opts.log
-        let r = try await withBackoff(maxDelay: 10, onRetry: { e, d in log("coordinator unreachable, retrying registration in \(String(format: "%.1f", d)) s: \(e)") }) {
-            try await c.register(reg)
+        let t = Task {
+            try await withBackoff(maxDelay: 10, onRetry: { e, d in log("coordinator unreachable, retrying registration in \(String(format: "%.1f", d)) s: \(e)") }) {
+                try await c.register(reg)
+            }
+        }
+        registering.insert(t)
+        let r: V1.Registered
+        do {
+            r = try await t.value
+            registering.remove(t)
+            unreachableSince = nil
+        } catch {
+            registering.remove(t)
+            if error is CancellationError || stoppingIdle { throw WorkerStopped() }
+            throw error
         }
         let reattach = nodeID != nil
         nodeID = r.nodeID
@@ -154,31 +183,55 @@ public actor Worker {
     /// Runs until drained (after `beginDrain`) or a fatal error (token rejected).
     public func run() async throws {
         try FileManager.default.createDirectory(atPath: opts.workDir, withIntermediateDirectories: true)
-        try await register()
+        do { try await register() } catch is WorkerStopped {
+            log("stopping before the coordinator at \(client.baseURL.absoluteString) answered: never registered, nothing to hand back; exiting")
+            return
+        }
         let hb = Task { await self.heartbeatLoop() }
         // Not hb.cancel(): cancelling a task inside a URLSession request can deadlock
         // swift-corelibs-foundation (the task's status lock against the session's queue), which
         // left a drained worker hanging at exit. The loop sees `stopped` and ends by itself.
         defer { stopped = true; _ = hb }
-        try await claimLoop()
+        do { try await claimLoop() } catch is WorkerStopped {}
         if let fatal { throw fatal }
         try await finishDrain()
     }
 
     /// Stops taking work; running jobs get `grace` seconds, then are killed and handed back.
+    /// With nothing running, every wait on the coordinator (registration retries, a claim's
+    /// connect, backoff naps) is cut short, so an idle worker exits at once even when the
+    /// coordinator does not answer.
     public func beginDrain() {
         guard !draining else { return }
         draining = true
-        log("draining: no new work; \(held.count) running job(s) get up to \(Int(opts.grace)) s to finish (signal again to stop now)")
-        claimTask?.cancel()
+        if held.isEmpty {
+            log("stopping: no job running\(unreachableSince != nil || nodeID == nil ? "; not waiting for the coordinator at \(client.baseURL.absoluteString), which has not answered" : "")")
+        } else {
+            log("draining: no new work; \(held.count) running job(s) get up to \(Int(opts.grace)) s to finish (signal again to stop now)")
+        }
+        if let t = claimTask {
+            if unreachableSince != nil {
+                t.cancel()
+            } else {
+                // A claim in flight to a coordinator that answers may be carrying a grant: give
+                // it a second to arrive (cancelling it would lose the attempt until the node is
+                // unregistered), then stop waiting, in case the coordinator stopped answering.
+                Task { try? await Task.sleep(nanoseconds: 1_000_000_000); t.cancel() }
+            }
+        }
+        if held.isEmpty { registering.forEach { $0.cancel() } }
         wake()
-        if let id = nodeID { let c = client; Task { try? await c.drain(node: id) } }
+        if let id = nodeID, unreachableSince == nil { let c = client; Task { try? await c.drain(node: id) } }
     }
 
-    /// A second signal: hand everything back now.
+    /// A second signal: hand everything back now, and stop waiting for the coordinator.
     public func stopNow() {
         if !draining { beginDrain() }
+        log("stopping now: handing back \(held.count) job(s)")
         for h in held.values { h.markLost("handed back (worker stopping)") }
+        claimTask?.cancel()
+        registering.forEach { $0.cancel() }
+        unregisterTask?.cancel()
         wake()
     }
 
@@ -242,11 +295,13 @@ public actor Worker {
             do {
                 let claim = try await t.value
                 claimTask = nil
+                unreachableSince = nil
                 delay = 0.2
                 if let claim { start(claim) }
             } catch let e as ClientError {
                 claimTask = nil
                 if draining { break }
+                if e.isTransient { unreachableSince = unreachableSince ?? Date() }
                 switch e.status {
                 case 401, 403: fatal = e; return
                 case 404, 409: log("the coordinator does not know node \(node) as registered (\(e.status!)): registering again"); try await register()
@@ -271,6 +326,7 @@ public actor Worker {
             let ids = held.keys.sorted()
             do {
                 let r = try await client.heartbeat(node: node, running: ids)
+                unreachableSince = nil
                 if let since = failingSince {
                     log("coordinator back after \(Int(Date().timeIntervalSince(since))) s"); failingSince = nil
                 }
@@ -291,6 +347,7 @@ public actor Worker {
                 case 401, 403:
                     fatal = e; claimTask?.cancel(); wake(); return
                 default:
+                    if e.isTransient { unreachableSince = unreachableSince ?? Date() }
                     if failingSince == nil { failingSince = Date(); log("heartbeat failed: \(e); keeping \(ids.count) job(s) running and retrying") }
                     // The coordinator may have restarted and lost us: re-register once it answers again.
                     if e.isTransient { await reRegisterWhenBack() }
@@ -316,13 +373,16 @@ public actor Worker {
         h.cores = pool.take(max(1, claim.job.resources.cpus))
         let pin = h.cores.isEmpty || opts.cpuLimits.taskset == nil ? "" : " on cores \(CorePool.list(h.cores))"
         log("job \(claim.job.id) attempt \(claim.attemptID): starting\(pin) \(claim.job.command.joined(separator: " "))")
-        Task { await self.execute(h) }
+        let t = Task { await self.execute(h) }
+        // The attempt may have been lost between `start` and here only through this actor, so no race.
+        h.state.withLock { $0.task = t }
     }
 
     func finished(_ h: HeldAttempt) {
         held[h.id] = nil
         usedCPUs -= max(1, h.job.resources.cpus)
         pool.give(h.cores)
+        if stoppingIdle { registering.forEach { $0.cancel() } }
         wake()
     }
 
@@ -335,9 +395,24 @@ public actor Worker {
             let d2 = Date().addingTimeInterval(10)
             while !held.isEmpty && Date() < d2 { await nap(0.2) }
         }
+        // No heartbeat may re-register the node once it is gone (the loop sees `stopped`; it is
+        // not cancelled, see `run`).
         stopped = true
-        if let id = nodeID {
-            do { try await client.unregister(node: id); log("unregistered node \(id)") } catch { log("could not unregister: \(error)") }
-        }
+        registering.forEach { $0.cancel() }
+        guard let id = nodeID else { return }
+        // A coordinator that has not been answering gets a short try: the node is marked lost
+        // when its heartbeats stop anyway, and a stopping worker must not wait out a connect.
+        let limit: Double = unreachableSince == nil ? 3 : 1
+        let c = client
+        let t = Task { try await c.unregister(node: id, timeout: limit) }
+        unregisterTask = t
+        let watchdog = Task { try await Task.sleep(nanoseconds: UInt64(limit * 1e9)); t.cancel() }
+        defer { watchdog.cancel() }
+        do { try await t.value; log("unregistered node \(id)") } catch is CancellationError {
+            log("could not unregister node \(id) within \(Int(limit)) s (the coordinator is not answering); it will count the node lost when its heartbeats stop")
+        } catch { log("could not unregister: \(error)") }
     }
 }
+
+/// Thrown inside the worker when it is told to stop while still waiting for the coordinator.
+struct WorkerStopped: Error {}

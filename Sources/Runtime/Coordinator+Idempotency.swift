@@ -1,0 +1,34 @@
+import Foundation
+import Policies
+
+extension Coordinator {
+    /// `POST /v1/jobs` with an `Idempotency-Key`: a new job, or (same key, same submission, within
+    /// 24 h) the job that key created, answered again once it is on disk. Returns the job's JSON
+    /// and whether it was a replay. The key and its job are written in the same transaction, so
+    /// a coordinator killed after the commit still knows the key when the client retries.
+    public func submit(_ spec: JobSpec, by who: Principal, idempotencyKey key: String) async throws -> (JSON, replayed: Bool) {
+        try require(who, [.admin, .submitter], "submit jobs")
+        let hash = Tokens.sha256Hex(Data(APIModels.jobSpecJSON(spec).text.utf8))
+        let now = nextInstant()
+        switch try core.submit(spec, by: who, now: now, idempotencyKey: key, bodyHash: hash) {
+        case .replayed(let job):
+            // The first request may still be waiting for its commit: answer only from disk.
+            try await commit()
+            return (view(core.job(job.id) ?? job, withAttempts: true, now: clock()), true)
+        case .created(let job, let copyFrom):
+            schedule(now)
+            if let src = copyFrom {
+                do { try files.copyOutputs(from: src, to: job.id) } catch {
+                    files.removeJob(job.id)
+                    reload()
+                    throw APIError.internalError("cannot copy the cached result of job \(src): \(error)")
+                }
+            }
+            do { try await commit() } catch {
+                if copyFrom != nil { files.removeJob(job.id) }
+                throw error
+            }
+            return (view(job, withAttempts: true, now: now), false)
+        }
+    }
+}
