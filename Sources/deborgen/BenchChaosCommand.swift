@@ -81,7 +81,10 @@ struct BenchChaos: AsyncParsableCommand {
         var wall = 0.0
         do {
             try await coop.startCoordinator(extra: coordExtra)
-            try coop.startWorkers(workers, cpusEach: 1, extra: ["--claim-wait", "5", "--grace", "2"])
+            // --no-sandbox: the jobs append to a ledger outside their workspaces, which a sandboxed
+            // job cannot reach (its writes would land in its private view). This bench measures
+            // crash safety, not isolation.
+            try coop.startWorkers(workers, cpusEach: 1, extra: ["--claim-wait", "5", "--grace", "2", "--no-sandbox"])
             let client = try CoordinatorClient(url: coop.url, token: coop.submitterToken)
             let run = UUID().uuidString.prefix(8)
             let interval = UInt64(submitIntervalMs) * 1_000_000
