@@ -16,19 +16,7 @@ extension Coordinator {
             try await commit()
             return (view(core.job(job.id) ?? job, withAttempts: true, now: clock()), true)
         case .created(let job, let copyFrom):
-            schedule(now)
-            if let src = copyFrom {
-                do { try files.copyOutputs(from: src, to: job.id) } catch {
-                    files.removeJob(job.id)
-                    reload()
-                    throw APIError.internalError("cannot copy the cached result of job \(src): \(error)")
-                }
-            }
-            do { try await commit() } catch {
-                if copyFrom != nil { files.removeJob(job.id) }
-                throw error
-            }
-            return (view(job, withAttempts: true, now: now), false)
+            return (try await admit(job, copyFrom: copyFrom, now: now), false)
         }
     }
 }

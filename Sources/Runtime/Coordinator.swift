@@ -239,6 +239,12 @@ public actor Coordinator {
         try require(who, [.admin, .submitter], "submit jobs")
         let now = nextInstant()
         let (job, copyFrom) = try core.submit(spec, by: who, now: now)
+        return try await admit(job, copyFrom: copyFrom, now: now)
+    }
+
+    /// The rest of a new submission once the core took it: the pass, the cached outputs copied
+    /// (a result-cache hit), the commit; answers the job's view once it is on disk.
+    func admit(_ job: LiveJob, copyFrom: JobID?, now: Instant) async throws -> JSON {
         schedule(now)
         if let src = copyFrom {
             do { try files.copyOutputs(from: src, to: job.id) } catch {

@@ -574,6 +574,11 @@ public struct CoordinatorCore: Sendable {
         retryOrFail(a.job, cause: "lease_expired", exitCode: nil, detail: why, now)
     }
 
+    /// Outcomes that end a job without a retry, with the detail given when the worker sent none.
+    static let limitOutcomes = ["timeout": "killed after timeout_s",
+                                "memory_exceeded": "used more memory than memory_mb",
+                                "disk_exceeded": "wrote more than the workspace quota"]
+
     /// POST /v1/attempts/{aid}/result. Idempotent for an identical repeated report; 409 for a
     /// different one, or for an attempt that no longer holds the lease.
     public mutating func report(_ aid: String, _ r: AttemptReport, by who: Principal, now: Instant) throws -> LiveJob {
@@ -598,24 +603,17 @@ public struct CoordinatorCore: Sendable {
             attempts[aid] = a
             changes.append(.attempt(a))
             trace(.finished(job: id, attempt: a.number, status: .succeeded, exitCode: 0), now)
-        } else if r.outcome == "timeout" {
-            a.state = .timeout
-            _ = try? cluster.finish(id, status: .timeout, now: now)
-            end(id, .failed, JobResult(status: .failed, reason: "timeout", exitCode: r.exitCode, cancelledBy: nil,
-                                       detail: r.detail ?? "killed after timeout_s"), now)
-            attempts[aid] = a
-            changes.append(.attempt(a))
-            trace(.finished(job: id, attempt: a.number, status: .timeout, exitCode: r.exitCode), now)
-            failDoomed(now)
-        } else if r.outcome == "memory_exceeded" || r.outcome == "disk_exceeded" {
-            // Like a timeout, not retried: another attempt with the same limits ends the same way.
-            a.state = .failed
-            _ = try? cluster.finish(id, status: .failed, now: now)
+        } else if let limit = Self.limitOutcomes[r.outcome] {
+            // A limit the job ran into (time, memory, disk): not retried, since another attempt
+            // with the same limits ends the same way.
+            let status: JobStatus = r.outcome == "timeout" ? .timeout : .failed
+            a.state = r.outcome == "timeout" ? .timeout : .failed
+            _ = try? cluster.finish(id, status: status, now: now)
             end(id, .failed, JobResult(status: .failed, reason: r.outcome, exitCode: r.exitCode, cancelledBy: nil,
-                                       detail: r.detail ?? (r.outcome == "memory_exceeded" ? "used more memory than memory_mb" : "wrote more than the workspace quota")), now)
+                                       detail: r.detail ?? limit), now)
             attempts[aid] = a
             changes.append(.attempt(a))
-            trace(.finished(job: id, attempt: a.number, status: .failed, exitCode: r.exitCode), now)
+            trace(.finished(job: id, attempt: a.number, status: status, exitCode: r.exitCode), now)
             failDoomed(now)
         } else {
             a.state = .failed

@@ -121,14 +121,7 @@ struct BenchChaos: AsyncParsableCommand {
         await coop.stop()
         if dataDir == nil { try? FileManager.default.removeItem(atPath: dir) }
         let text = report(verdict, plan: plan, wall: wall)
-        print(text)
-        let out = output ?? {
-            let f = DateFormatter(); f.dateFormat = "yyyyMMdd-HHmmss"; f.timeZone = TimeZone(identifier: "UTC")
-            return "results/chaos/chaos-\(f.string(from: Date()))-seed\(seed).md"
-        }()
-        try FileManager.default.createDirectory(atPath: (out as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try text.write(toFile: out, atomically: true, encoding: .utf8)
-        warn("wrote \(out)")
+        let out = try writeReport(text, to: output, defaultDirectory: "results/chaos", prefix: "chaos", suffix: "-seed\(seed)")
         guard verdict.clean else { throw CLIError("chaos: invariants broken; see \(out)") }
     }
 

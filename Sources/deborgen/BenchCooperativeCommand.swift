@@ -47,14 +47,7 @@ struct BenchCooperative: AsyncParsableCommand {
         await coop.stop()
         if dataDir == nil { try? FileManager.default.removeItem(atPath: dir) }
         let text = lines.joined(separator: "\n") + "\n"
-        print(text)
-        let out = output ?? {
-            let f = DateFormatter(); f.dateFormat = "yyyyMMdd-HHmmss"; f.timeZone = TimeZone(identifier: "UTC")
-            return "results/cooperative/bench-\(f.string(from: Date())).md"
-        }()
-        try FileManager.default.createDirectory(atPath: (out as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try text.write(toFile: out, atomically: true, encoding: .utf8)
-        warn("wrote \(out)")
+        try writeReport(text, to: output, defaultDirectory: "results/cooperative", prefix: "bench")
     }
 
     func measure(_ coop: LocalCooperative) async throws -> [String] {
