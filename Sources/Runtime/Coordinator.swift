@@ -349,11 +349,7 @@ public actor Coordinator {
     public func claim(_ id: Int, waitS: Int, by who: Principal) async throws -> JSON? {
         let deadline = ContinuousClock.now + .seconds(min(max(waitS, 0), options.maxClaimWait))
         while true {
-            if let g = try await perform({ try $0.claim(id, by: who, now: $1) }) {
-                return .object([("attempt_id", .string(g.attempt.id)), ("lease_expires_at", Timestamp.json(g.attempt.leaseExpiresAt)),
-                                ("lease_s", .double(Time.toSeconds(options.config.lease))),
-                                ("job", APIModels.jobJSON(g.job, attempts: nil, pending: nil))])
-            }
+            if let g = try await perform({ try $0.claim(id, by: who, now: $1) }) { return grantJSON(g) }
             if shuttingDown || ContinuousClock.now >= deadline { return nil }
             // Woken by any change (a pass may have offered this node work); the reaper's tick
             // runs the passes that node hours and withdrawn offers need.
@@ -371,6 +367,22 @@ public actor Coordinator {
     public func report(_ aid: String, _ r: AttemptReport, by who: Principal) async throws -> JSON {
         let j = try await perform { try $0.report(aid, r, by: who, now: $1) }
         return view(j, withAttempts: true, now: clock())
+    }
+
+    /// A report that also claims the node's next offer, in one transaction
+    /// (`CoordinatorCore.reportAndClaim`): `{"job": Job, "next": Claim or null}`.
+    public func reportAndClaim(_ aid: String, _ r: AttemptReport, by who: Principal) async throws -> JSON {
+        let ops = ops
+        let (j, g) = try await perform { core, now in
+            try core.reportAndClaim(aid, r, by: who, now: now) { try $0.measuredSchedule(now: now, ops: ops) }
+        }
+        return .object([("job", view(j, withAttempts: true, now: clock())), ("next", g.map(grantJSON) ?? .null)])
+    }
+
+    func grantJSON(_ g: ClaimGrant) -> JSON {
+        .object([("attempt_id", .string(g.attempt.id)), ("lease_expires_at", Timestamp.json(g.attempt.leaseExpiresAt)),
+                 ("lease_s", .double(Time.toSeconds(options.config.lease))),
+                 ("job", APIModels.jobJSON(g.job, attempts: nil, pending: nil))])
     }
 
     public func appendLog(_ aid: String, _ data: Data, by who: Principal) async throws {

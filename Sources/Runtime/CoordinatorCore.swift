@@ -91,6 +91,8 @@ public struct CoordinatorCore: Sendable {
     /// Idempotency keys: "user\0key" → the submission they created (CoordinatorCore+Idempotency.swift).
     var idempotency: [String: IdempotencyRecord] = [:]
     var idempotencyPrunedAt: Instant = 0
+    /// The last grant a chained report made, per node (CoordinatorCore+Chain.swift).
+    var chainedGrants: [NodeID: ChainedGrant] = [:]
     public internal(set) var artifacts: [JobID: [String: ArtifactInfo]] = [:]
     /// Bumped whenever changes are taken: cached explanations older than it are stale.
     public internal(set) var version = 0

@@ -251,7 +251,9 @@ extension Coordinator {
         router.post("/v1/attempts/:aid/result") { req, ctx in
             let p = try await who(req)
             let r = try APIModels.report(try await HTTP.jsonBody(req, limit: opts.maxBodyBytes))
-            return HTTP.json(.ok, try await c.report(ctx.parameters.get("aid") ?? "", r, by: p))
+            let aid = ctx.parameters.get("aid") ?? ""
+            if try HTTP.queryInt(req, "claim_next", in: 0...1) == 1 { return HTTP.json(.ok, try await c.reportAndClaim(aid, r, by: p)) }
+            return HTTP.json(.ok, try await c.report(aid, r, by: p))
         }
         router.post("/v1/attempts/:aid/logs") { req, ctx in
             let p = try await who(req)

@@ -18,6 +18,8 @@ struct BenchCoordinatorCommand: ParsableCommand {
     @Option(name: .customLong("node-cpus"), help: "Processors per worker node in the cycle phase (a claim's policy pass decides up to clients × this many starts).")
     var nodeCPUs = 16
     @Option(help: "SQLite synchronous mode: full or normal.") var sync = "full"
+    @Flag(inversion: .prefixedNo, help: "Each report also claims the node's next offer (?claim_next=1, one transaction per job, as `deborgen worker` does); --no-chain sends a claim and a report per job.")
+    var chain = true
     @Option(help: "Data folder (default: a fresh temporary folder, removed afterwards).") var dataDir: String?
     @Option(help: "Append the results table (markdown) to this file.") var output: String?
 
@@ -53,7 +55,7 @@ struct BenchCoordinatorCommand: ParsableCommand {
 
         // Phase 1: submissions.
         let body = Array(#"{"command":["true"],"resources":{"cpus":1},"estimate_s":60}"#.utf8)
-        let sub = try Self.phase(clients: clients, seconds: submitSeconds, port: port) { http, _ in
+        let sub = try Self.phase(clients: clients, seconds: submitSeconds, port: port, setup: { _, i in i }) { http, _ in
             let r = try http.request("POST", "/v1/jobs", token: submitter, body: body)
             guard r.status == 201 else { throw ValidationError("submit answered \(r.status): \(String(decoding: r.body, as: UTF8.self))") }
             return [r.micros]
@@ -66,15 +68,25 @@ struct BenchCoordinatorCommand: ParsableCommand {
             let r = try http.request("POST", "/v1/nodes", token: worker,
                                      body: Array(#"{"name":"bench-\#(i)","cpus":\#(nodeCPUs),"memory_mb":65536}"#.utf8))
             guard r.status == 201, let id = Self.int(r.body, "node_id") else { throw ValidationError("register answered \(r.status)") }
-            return id
-        }) { http, node in
-            let c = try http.request("POST", "/v1/nodes/\(node)/claim?wait_s=0", token: worker, body: [])
-            if c.status == 204 { throw Drained() }
-            guard c.status == 200, let aid = Self.string(c.body, "attempt_id") else { throw ValidationError("claim answered \(c.status)") }
-            let r = try http.request("POST", "/v1/attempts/\(aid)/result", token: worker,
+            return CycleClient(node: id)
+        }) { http, client in
+            // The attempt to report: the one the last chained report handed out, or a claim's.
+            var claimMicros: Int64 = 0
+            let aid: String
+            if let next = client.next {
+                aid = next
+            } else {
+                let c = try http.request("POST", "/v1/nodes/\(client.node)/claim?wait_s=0", token: worker, body: [])
+                if c.status == 204 { throw Drained() }
+                guard c.status == 200, let a = Self.string(c.body, "attempt_id") else { throw ValidationError("claim answered \(c.status)") }
+                aid = a
+                claimMicros = c.micros
+            }
+            let r = try http.request("POST", "/v1/attempts/\(aid)/result" + (chain ? "?claim_next=1" : ""), token: worker,
                                      body: Array(#"{"exit_code":0,"outcome":"exited","wall_s":0.001}"#.utf8))
             guard r.status == 200 else { throw ValidationError("report answered \(r.status)") }
-            return [c.micros, r.micros, c.micros + r.micros]
+            client.next = chain ? Self.nextAttempt(r.body) : nil
+            return [claimMicros, r.micros, claimMicros + r.micros]
         }
 
         let loadAfter = Self.loadAverage()
@@ -85,23 +97,30 @@ struct BenchCoordinatorCommand: ParsableCommand {
         stopSem.wait()
 
         func ms(_ us: Int64) -> String { String(format: "%.2f", Double(us) / 1000) }
+        // Requests in the cycle phase: a report per cycle, and a claim where none was chained.
+        let claims = cyc.latencies.first?.filter { $0 > 0 }.count ?? 0
+        let cycleRequests = cyc.ops + claims
+        let cycleRows = chain
+            ? ["| — report with claim_next | | | | | | \(ms(cyc.p(1, 50))) | \(ms(cyc.p(1, 99))) | \(ms(cyc.p(1, 100))) |",
+               "| — separate claims (none chained) | | | \(claims) | | | | | |"]
+            : ["| — claim alone | | | | | | \(ms(cyc.p(0, 50))) | \(ms(cyc.p(0, 99))) | \(ms(cyc.p(0, 100))) |",
+               "| — report alone | | | | | | \(ms(cyc.p(1, 50))) | \(ms(cyc.p(1, 99))) | \(ms(cyc.p(1, 100))) |"]
         let rows = [
-            "policy \(policy); \(clients) worker nodes × \(nodeCPUs) cpus in the cycle phase\n",
+            "policy \(policy); \(clients) worker nodes × \(nodeCPUs) cpus in the cycle phase; "
+                + (chain ? "chained: each report claims the next offer (?claim_next=1)\n" : "a claim and a report per job (--no-chain)\n"),
             "| phase | clients | sync | ops | seconds | ops/s | p50 ms | p99 ms | max ms |",
             "|---|---:|---|---:|---:|---:|---:|---:|---:|",
             "| submit (POST /v1/jobs) | \(clients) | \(sync) | \(sub.ops) | \(String(format: "%.2f", sub.seconds)) | \(String(format: "%.0f", sub.rate)) | \(ms(sub.p(0, 50))) | \(ms(sub.p(0, 99))) | \(ms(sub.p(0, 100))) |",
             "| claim→report cycle | \(clients) | \(sync) | \(cyc.ops) | \(String(format: "%.2f", cyc.seconds)) | \(String(format: "%.0f", cyc.rate)) | \(ms(cyc.p(2, 50))) | \(ms(cyc.p(2, 99))) | \(ms(cyc.p(2, 100))) |",
-            "| — claim alone | | | | | | \(ms(cyc.p(0, 50))) | \(ms(cyc.p(0, 99))) | \(ms(cyc.p(0, 100))) |",
-            "| — report alone | | | | | | \(ms(cyc.p(1, 50))) | \(ms(cyc.p(1, 99))) | \(ms(cyc.p(1, 100))) |",
-        ]
+        ] + cycleRows
         let note = cyc.drained ? "\n(the queue ran dry during the cycle phase: cycles are bounded by the submissions)\n" : ""
-        let context = "\nload average before/after: \(loadBefore) / \(loadAfter) (2 cores); \(batches) transactions for \(sub.ops + 2 * cyc.ops) state-changing requests (group commit)\n"
+        let context = "\nload average before/after: \(loadBefore) / \(loadAfter) (2 cores); \(batches) transactions for \(sub.ops + cycleRequests) state-changing requests (group commit)\n"
         func passLine(_ phase: String, _ n: Int, _ s: Double, per ops: Int) -> String {
             "\(phase) phase: \(n) policy passes (" + String(format: "%.2f per request), %.3f ms each on average",
                                                            Double(n) / Double(max(ops, 1)), n > 0 ? s * 1000 / Double(n) : 0)
         }
         let passes = passLine("submit", passesAfterSubmit.passes, passesAfterSubmit.seconds, per: sub.ops) + "; "
-            + passLine("cycle", passesAtEnd.passes - passesAfterSubmit.passes, passesAtEnd.seconds - passesAfterSubmit.seconds, per: 2 * cyc.ops) + "\n"
+            + passLine("cycle", passesAtEnd.passes - passesAfterSubmit.passes, passesAtEnd.seconds - passesAfterSubmit.seconds, per: cycleRequests) + "\n"
         let text = rows.joined(separator: "\n") + "\n" + note + context + passes
         print(text)
         print("Slurm's documented sustained rate: 500 simple batch jobs/s; ratio submit \(String(format: "%.1f", sub.rate / 500))×, cycles \(String(format: "%.1f", cyc.rate / 500))×")
@@ -151,8 +170,8 @@ struct BenchCoordinatorCommand: ParsableCommand {
 
     /// Runs `clients` threads, each with its own connection, for `seconds`; `op` returns the
     /// latencies (µs) of one operation.
-    static func phase(clients: Int, seconds: Double, port: Int, setup: @escaping @Sendable (LoopbackHTTP, Int) throws -> Int = { _, i in i },
-                      op: @escaping @Sendable (LoopbackHTTP, Int) throws -> [Int64]) throws -> PhaseResult {
+    static func phase<Context>(clients: Int, seconds: Double, port: Int, setup: @escaping @Sendable (LoopbackHTTP, Int) throws -> Context,
+                               op: @escaping @Sendable (LoopbackHTTP, Context) throws -> [Int64]) throws -> PhaseResult {
         let results = ResultsBox()
         let group = DispatchGroup()
         let start = DispatchTime.now()
@@ -190,10 +209,38 @@ struct BenchCoordinatorCommand: ParsableCommand {
         return v
     }
 
+    /// The attempt id in a chained report's `next`, nil when it is null. A byte search, not a
+    /// parse: the answer is a whole job view, and parsing it on the load generator's threads (in
+    /// this process, on the same 2 cores) would measure the client. `next` is the answer's last
+    /// key and an attempt id needs no escaping; inside a JSON string the quotes would be escaped,
+    /// so the marker cannot match there.
+    static func nextAttempt(_ body: [UInt8]) -> String? {
+        let marker = Array(#""next":{"attempt_id":""#.utf8)
+        guard body.count > marker.count else { return nil }
+        var i = body.count - marker.count
+        while i >= 0 {
+            if body[i] == marker[0], body[i..<i + marker.count].elementsEqual(marker) {
+                let start = i + marker.count
+                guard let end = body[start...].firstIndex(of: UInt8(ascii: "\"")) else { return nil }
+                return String(decoding: body[start..<end], as: UTF8.self)
+            }
+            i -= 1
+        }
+        return nil
+    }
+
     static func string(_ body: [UInt8], _ key: String) -> String? {
         guard let j = try? JSON.parse(Data(body)), case .string(let v)? = j[key] else { return nil }
         return v
     }
+}
+
+/// One cycle-phase client's node, and the attempt its last chained report was handed (used by
+/// that client's thread only).
+final class CycleClient: @unchecked Sendable {
+    let node: Int
+    var next: String?
+    init(node: Int) { self.node = node }
 }
 
 final class ServerBox: @unchecked Sendable {

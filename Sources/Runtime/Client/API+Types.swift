@@ -259,6 +259,12 @@ extension V1 {
         }
     }
 
+    /// The answer of `POST /v1/attempts/{aid}/result?claim_next=1`.
+    public struct ChainedReport: Codable, Sendable {
+        public var job: Job?
+        public var next: Claim?
+    }
+
     /// The body of `POST /v1/attempts/{aid}/result`.
     public struct ResultReport: Codable, Sendable, Equatable {
         public var exitCode: Int?

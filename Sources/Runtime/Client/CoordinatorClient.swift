@@ -186,6 +186,15 @@ public struct CoordinatorClient: Sendable {
         return try? JSONDecoder().decode(V1.Job.self, from: r.body)
     }
 
+    /// Reports and, in the same transaction, takes the node's next offer if one waits
+    /// (`?claim_next=1`): the job as it stands now, and the next attempt to run or nil.
+    public func reportAndClaim(attempt: String, _ result: V1.ResultReport) async throws -> (job: V1.Job?, next: V1.Claim?) {
+        let r = try await request("POST", "/v1/attempts/\(Self.escape(attempt))/result",
+                                  query: [.init(name: "claim_next", value: "1")], body: json(result))
+        let answer = try decode(V1.ChainedReport.self, r)
+        return (answer.job, answer.next)
+    }
+
     /// Log bytes from `offset`, the total size so far and the job's state (from the headers).
     public func logs(_ id: Int, offset: Int = 0) async throws -> (data: Data, size: Int, state: String?) {
         let r = try await request("GET", "/v1/jobs/\(id)/logs", query: [.init(name: "offset", value: "\(offset)")])

@@ -159,17 +159,19 @@ extension Worker {
         // Lost (handed back, cancelled) means this task is cancelled: stop a log upload in flight too.
         await withTaskCancellationHandler { await flusher.value } onCancel: { flusher.cancel() }
 
+        var next: V1.Claim?
         if var r = report, h.lost == nil {
             let skipped = await uploadArtifacts(h, root: ws + "/outputs")
             if !skipped.isEmpty {
                 r.detail = [r.detail, "not uploaded: \(skipped.joined(separator: ", "))"].compactMap { $0 }.joined(separator: "; ")
             }
-            if h.lost == nil { await sendResult(h, r) }
+            if h.lost == nil { next = await sendResult(h, r) }
         }
         if let why = h.lost { log("job \(job.id) attempt \(h.id): \(why); not reporting") }
         if !opts.keepWorkspaces { try? fm.removeItem(atPath: ws) }
         if let cgroupDir, let cg = opts.cgroup { Task.detached { cg.remove(cgroupDir) } }  // may wait up to 1 s: not on the actor
         finished(h)
+        if let next { start(next) }
     }
 
     /// The report of an attempt the memory watch killed: `kb` is what its tree held then.
@@ -265,18 +267,26 @@ extension Worker {
 
     /// Reports the result, retrying while the coordinator is unreachable; 409 means the attempt
     /// is no longer ours (the job went on elsewhere, or was cancelled).
-    func sendResult(_ h: HeldAttempt, _ r: V1.ResultReport) async {
+    /// When the worker has room for more work, the report also claims the node's next offer in
+    /// the same request (one durable transaction instead of two per job); that claim is returned
+    /// to be started once this attempt's cpus are given back.
+    func sendResult(_ h: HeldAttempt, _ r: V1.ResultReport) async -> V1.Claim? {
         let c = client, log = opts.log
+        let chain = takingWork
         do {
-            let job = try await withBackoff(maxDelay: 10, giveUp: { h.lost != nil }, onRetry: { e, d in
+            let (job, next) = try await withBackoff(maxDelay: 10, giveUp: { h.lost != nil }, onRetry: { e, d in
                 log("job \(h.job.id): result not delivered (\(e)); retrying in \(String(format: "%.1f", d)) s")
-            }) { try await c.report(attempt: h.id, r) }
+            }) {
+                chain ? try await c.reportAndClaim(attempt: h.id, r) : (try await c.report(attempt: h.id, r), nil)
+            }
             log("job \(h.job.id) attempt \(h.id): \(r.outcome) exit \(r.exitCode.map(String.init) ?? "-") in \(String(format: "%.2f", r.wallS)) s (cpu \(String(format: "%.2f", r.cpuS)) s, max rss \(r.maxRssKB) KiB) → \(job?.state ?? "reported")")
+            return next
         } catch let e as ClientError where e.status == 409 || e.status == 404 {
             log("job \(h.job.id): result for attempt \(h.id) refused (\(e)): the attempt was lost")
             h.markLost("result refused")
         } catch {
             log("job \(h.job.id): result for attempt \(h.id) not delivered: \(error)")
         }
+        return nil
     }
 }

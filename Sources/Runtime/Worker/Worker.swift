@@ -271,6 +271,15 @@ public actor Worker {
         t.cancel()
     }
 
+    /// Whether the worker takes work now (the claim loop's conditions, without its log lines):
+    /// a report chains a claim only then.
+    var takingWork: Bool {
+        guard !draining, fatal == nil, !pausedByOwner, !pausedByCoordinator, nodeID != nil else { return false }
+        if let hours = opts.hours, !hours.contains(Date()) { return false }
+        if opts.minFreeDiskMB > 0, let free = Self.freeDiskMB(opts.workDir), free < opts.minFreeDiskMB { return false }
+        return true
+    }
+
     func claimLoop() async throws {
         var delay = 0.2
         var outsideLogged = false
