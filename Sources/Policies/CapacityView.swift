@@ -2,8 +2,7 @@
 /// at `now` (down, draining, outside their hours) show nothing free. Policies take from and give
 /// back to a view; the real state changes only when the caller applies the decisions.
 public struct CapacityView: Sendable {
-    /// Changed only through `take` and `give`, which keep `open` in step, and the profile's
-    /// window meets, which leave it stale until `refreshOpen()`.
+    /// Changed only through `take` and `give`, which keep `open` in step.
     public private(set) var free: [Resources]
     /// Accepting nodes with at least one free processor: the only nodes placement must look at
     /// for a job that needs processors.
@@ -56,32 +55,6 @@ public struct CapacityView: Sendable {
             totalCPUs += s.resources.cpus
             if free[s.node].cpus > 0 { open.insert(s.node) }
         }
-    }
-
-    /// Component-wise minimum with another view of the same cluster, for a chain of meets
-    /// (conservative's profile windows): `free` and `totalCPUs` only, in one tight loop; `open`
-    /// is left stale until `refreshOpen()`. Keeping `open` in step node by node made each meet
-    /// several times dearer (a uniqueness check per bit). O(nodes).
-    mutating func meetLeavingOpenStale(_ o: CapacityView) {
-        var total = 0
-        let acc = accepting
-        free.withUnsafeMutableBufferPointer { f in
-            o.free.withUnsafeBufferPointer { g in
-                for i in f.indices {
-                    let m = f[i].meet(g[i])
-                    f[i] = m
-                    if acc[i] { total += m.cpus }
-                }
-            }
-        }
-        totalCPUs = total
-    }
-
-    /// Rebuilds `open` from `free` and `accepting`. O(nodes).
-    mutating func refreshOpen() {
-        let acc = accepting
-        let f = free
-        open = NodeBits(count: f.count) { acc[$0] && f[$0].cpus > 0 }
     }
 }
 

@@ -15,13 +15,13 @@ extension ComposedPolicy {
                                   releases: ctx.releases(), accepting: ctx.view.accepting)
             conservative(ordered, &ctx, &profile)
         } else {
-            var profile = Profile(now: ctx.now, base: ctx.view, releases: ctx.releases(), accepting: ctx.view.accepting)
+            var profile = NodeProfile(now: ctx.now, base: ctx.view, releases: ctx.releases())
             conservative(ordered, &ctx, &profile)
         }
     }
 
-    private mutating func conservative<C: ProfileCapacity>(_ ordered: QueueOrdering, _ ctx: inout PassContext,
-                                                           _ profile: inout Profile<C>) {
+    private mutating func conservative<P: ReservationProfile>(_ ordered: QueueOrdering, _ ctx: inout PassContext,
+                                                              _ profile: inout P) {
         let q = ctx.state.queue
         let nodes = ctx.state.nodes
         let ordered = Array(ordered)
@@ -43,7 +43,7 @@ extension ComposedPolicy {
         var placed = [Bool](repeating: false, count: q.count)
         for var h in held {
             let job = q[h.index]
-            if h.allocation.slices.isEmpty && C.self == CapacityView.self {
+            if h.allocation.slices.isEmpty && P.perNode {
                 // Planned by processor count only: give it nodes now.
                 guard let a = profile.placeExact(start: h.at, duration: job.estimate, request: job.request,
                                                  placement: placement, nodes: nodes) else { continue }
@@ -87,8 +87,8 @@ extension ComposedPolicy {
     }
 
     /// Finds the job's earliest slot; starts it if that is now, else records a reservation.
-    private mutating func plan<C: ProfileCapacity>(_ job: Job, depthLeft: Bool, _ ctx: inout PassContext,
-                                                   _ profile: inout Profile<C>,
+    private mutating func plan<P: ReservationProfile>(_ job: Job, depthLeft: Bool, _ ctx: inout PassContext,
+                                                      _ profile: inout P,
                                                    _ newPlan: inout [JobID: (at: Instant, allocation: Allocation, seq: Int)],
                                                    _ nodes: [NodeState]) {
         guard let (idx, alloc) = profile.earliest(job.request, duration: job.estimate, placement: placement,

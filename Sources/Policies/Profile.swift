@@ -1,5 +1,35 @@
-/// Capacity over a time segment in a backfilling profile: either a processor count (when every
-/// job considered is pooled) or free resources per node.
+/// Conservative backfilling's availability profile: free capacity as a step function of time,
+/// where reservations are found and booked. `Profile<CPUCount>` while every job is pooled,
+/// `NodeProfile` (per node) from the first job that needs particular nodes.
+protocol ReservationProfile {
+    /// Segment starts in time order.
+    var times: [Instant] { get }
+    /// Reservations carry nodes (a held count-only reservation is given nodes on re-entry).
+    static var perNode: Bool { get }
+    /// Earliest segment at which `r` fits for `duration` (only segment 0 with `onlyFirst`), and
+    /// where it would go then.
+    func earliest(_ r: ResourceRequest, duration: Micros, placement: Placement, nodes: [NodeState],
+                  onlyFirst: Bool) -> (index: Int, allocation: Allocation)?
+    /// Books a reservation held from an earlier pass at its old place if it still fits there.
+    mutating func reserveExact(start: Instant, duration: Micros, allocation: Allocation, request: ResourceRequest) -> Bool
+    /// Where `r` would go over exactly `[start, start + duration)`, or nil.
+    mutating func placeExact(start: Instant, duration: Micros, request r: ResourceRequest, placement: Placement,
+                             nodes: [NodeState]) -> Allocation?
+    /// Removes a reservation booked by `reserveExact`.
+    mutating func unreserve(start: Instant, duration: Micros, allocation: Allocation, request: ResourceRequest)
+    /// Books `allocation` from segment `index` for `duration`.
+    mutating func reserve(at index: Int, duration: Micros, allocation: Allocation, request: ResourceRequest)
+}
+
+extension Profile: ReservationProfile where Cap == CPUCount {
+    static var perNode: Bool { false }
+}
+
+extension NodeProfile: ReservationProfile {
+    static var perNode: Bool { true }
+}
+
+/// Capacity over a time segment in a count profile.
 protocol ProfileCapacity {
     /// Quick necessary test: false means the job certainly does not fit.
     func mayHost(_ r: ResourceRequest) -> Bool
@@ -29,24 +59,6 @@ struct CPUCount: ProfileCapacity {
     mutating func give(_ a: Allocation, accepting: [Bool]) {
         for s in a.slices where accepting[s.node] { cpus += s.resources.cpus }
     }
-}
-
-extension CapacityView: ProfileCapacity {
-    func mayHost(_ r: ResourceRequest) -> Bool { r.cpus <= totalCPUs }
-    func host(_ r: ResourceRequest, _ placement: Placement, _ nodes: [NodeState]) -> Allocation? {
-        // A window's view comes out of `meet`s that leave `open` stale.
-        var v = self
-        v.refreshOpen()
-        return placement.choose(r, in: v, nodes: nodes)
-    }
-    /// The profile meets windows only to test and host them: `open` is rebuilt by `host`.
-    mutating func meetWindow(_ o: CapacityView) { meetLeavingOpenStale(o) }
-    mutating func take(_ a: Allocation, _ r: ResourceRequest) { take(a) }
-    mutating func untake(_ a: Allocation, _ r: ResourceRequest) { give(a) }
-    func canTake(_ a: Allocation, _ r: ResourceRequest) -> Bool {
-        a.slices.allSatisfy { accepting[$0.node] && $0.resources.fits(in: free[$0.node]) }
-    }
-    mutating func give(_ a: Allocation, accepting: [Bool]) { give(a) }
 }
 
 /// Free capacity as a step function of time: segment `i` covers `[times[i], times[i+1])`, the
