@@ -272,7 +272,7 @@ enum StatusHTML {
         row("resources", "\(j.spec.cpus) cpu · \(esc(mem(j.spec.memoryMB))) · \(j.spec.gpus) gpu"
             + (j.spec.labels.isEmpty ? "" : " · labels " + j.spec.labels.map { "<span class=\"label\">\(esc($0))</span>" }.joined(separator: " ")))
         row("limits", "timeout \(esc(duration(Micros(j.spec.timeoutS) * Time.second))) · estimate \(esc(duration(Micros(j.spec.estimateS) * Time.second))) · max attempts \(j.spec.maxAttempts) · priority \(j.spec.priority)"
-            + (j.spec.isolateNetwork ? " · network isolated" : "")))
+            + (j.spec.isolateNetwork ? " · network isolated" : ""))
         if !j.spec.after.isEmpty { row("after", j.spec.after.map { "<a href=\"/status/jobs/\($0)\">#\($0)</a>" }.joined(separator: " ")) }
         if let c = j.cachedFrom { row("cached from", "<a href=\"/status/jobs/\(c)\">#\(c)</a>") }
         row("submitted", esc(stamp(j.submittedAt)))

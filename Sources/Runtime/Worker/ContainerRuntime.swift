@@ -112,8 +112,8 @@ public struct ContainerRuntime: Sendable, Equatable {
 
     public static func parseState(_ text: String) -> State? {
         let f = text.split(whereSeparator: \.isWhitespace)
-        guard f.count >= 4 else { return nil }
-        return State(status: String(f[0]), oomKilled: f[1] == "true", exitCode: Int32(f[2]), pid: pid_t(f[3]) ?? 0)
+        guard f.count == 4, f[1] == "true" || f[1] == "false", let pid = pid_t(f[3]) else { return nil }
+        return State(status: String(f[0]), oomKilled: f[1] == "true", exitCode: Int32(f[2]), pid: pid)
     }
 
     /// The containers a worker named `node` started (its label), e.g. left running when it was
