@@ -87,11 +87,15 @@ struct ContainerEndToEndTests {
         let (s2, o2, _) = try c.cli(["show", String(id)])
         #expect(s2 == 0 && o2.contains("image      \(image)"), "\(o2)")
 
-        // A command asking for network isolation sees no interface but loopback.
-        let iso = try await c.submit(["sh", "-c", "ls /sys/class/net"]) { $0.image = image; $0.isolateNetwork = true }
+        // Setup runs in the image too, with network; a command asking for network isolation then
+        // sees no interface but loopback, and what setup left in the workspace.
+        let iso = try await c.submit(["sh", "-c", "cat prepared.txt; ls /sys/class/net"]) {
+            $0.image = image; $0.isolateNetwork = true; $0.setup = ["sh", "-c", "ls /sys/class/net | grep -vx lo | grep -q . && echo prepared-with-network > prepared.txt"]
+        }
         let isoDone = try await c.waitJob(iso.id, timeout: 60)
         let isoText = try await c.logText(iso.id)
-        #expect(isoDone.state == "succeeded" && isoText.split(separator: "\n").map(String.init) == ["lo"], "\(isoText)")
+        let isoLines = isoText.split(separator: "\n").map(String.init).filter { !$0.hasPrefix("[deborgen]") }
+        #expect(isoDone.state == "succeeded" && isoLines == ["prepared-with-network", "lo"], "\(isoText)")
 
         // An image the node does not have: a clear failure naming it, nothing pulled.
         let missing = "localhost/deborgen-not-here:\(UUID().uuidString.prefix(6).lowercased())"

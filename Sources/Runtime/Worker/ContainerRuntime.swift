@@ -91,8 +91,10 @@ public struct ContainerRuntime: Sendable, Equatable {
         return command(a)
     }
 
-    /// Removes the container whatever its state (SIGKILL first).
-    public func removeArgv(_ name: String) -> [String] { command(["rm", "-f", "-t", "0", name]) }
+    /// Removes the container whatever its state (SIGKILL first; docker's `rm -f` has no `-t`).
+    public func removeArgv(_ name: String) -> [String] {
+        command(["rm", "-f"] + (engine == "podman" ? ["-t", "0"] : []) + [name])
+    }
 
     /// Sends `signal` (`KILL`, `TERM`) to the container's processes.
     public func killArgv(_ name: String, signal: String) -> [String] { command(["kill", "--signal", signal, name]) }
@@ -126,7 +128,7 @@ public struct ContainerRuntime: Sendable, Equatable {
     public func removeLeftovers(node: String) -> Int {
         let ids = (runCapture(leftoverArgv(node: node)).flatMap { $0.status == 0 ? $0.output : nil } ?? "")
             .split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        if !ids.isEmpty { _ = runCapture(command(["rm", "-f", "-t", "0"] + ids)) }
+        for id in ids { _ = runCapture(removeArgv(id)) }
         return ids.count
     }
 

@@ -151,7 +151,9 @@ extension Worker {
         let name = ContainerPhase.containerName(node: opts.name, attempt: h.id, phase: phase)
         let p = ContainerPhase(runtime: rt, name: name, envFile: opts.workDir + "/" + name + ".env", memoryLimitMB: h.job.resources.memoryMB)
         let inline = p.writeEnvironment(ContainerPhase.environment(env, job: h.job))
-        let spec = ContainerRuntime.RunSpec(name: name, image: image, command: argv, workspace: ws, cpus: h.job.resources.cpus,
+        // podman refuses --cpus beyond the machine's cores (a worker may offer more with --cpus).
+        let cpus = min(max(1, h.job.resources.cpus), ProcessInfo.processInfo.activeProcessorCount)
+        let spec = ContainerRuntime.RunSpec(name: name, image: image, command: argv, workspace: ws, cpus: cpus,
                                             memoryMB: h.job.resources.memoryMB, cores: h.cores, network: network,
                                             envFile: p.envFile, inlineEnv: inline,
                                             labels: ["deborgen.node": opts.name, "deborgen.attempt": h.id])
