@@ -26,6 +26,10 @@ enum APIModels {
             s.setup = setup
         }
         s.isolateNetwork = try r.bool("isolate_network") ?? false
+        if let image = try r.string("image", maxLength: 512) {
+            if let why = ImageReference.problem(image) { throw APIError.invalid("image", why) }
+            s.image = image
+        }
         if let env = try r.stringMap("env") {
             for k in env.keys {
                 guard !k.isEmpty, k.count <= 256, !k.contains("="), k.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }),
@@ -64,7 +68,7 @@ enum APIModels {
     static func jobSpecJSON(_ s: JobSpec) -> JSON {
         .object([
             ("name", .of(s.name)), ("command", .strings(s.command)), ("setup", s.setup.map { .strings($0) } ?? .null),
-            ("isolate_network", .bool(s.isolateNetwork)),
+            ("isolate_network", .bool(s.isolateNetwork)), ("image", .of(s.image)),
             ("env", .object(s.env.keys.sorted().map { ($0, .string(s.env[$0]!)) })),
             ("resources", .object([("cpus", .int(s.cpus)), ("memory_mb", .int(s.memoryMB)), ("gpus", .int(s.gpus))])),
             ("labels", .strings(s.labels)), ("timeout_s", .int(s.timeoutS)), ("estimate_s", .int(s.estimateS)),

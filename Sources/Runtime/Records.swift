@@ -32,6 +32,9 @@ public struct JobSpec: Sendable, Hashable {
     public var command: [String]
     public var setup: [String]?
     public var isolateNetwork = false
+    /// The container image the job's setup and command run in (`ImageReference`); nil: on the
+    /// worker's own system, in its sandbox.
+    public var image: String?
     public var env: [String: String] = [:]
     public var cpus = 1
     public var memoryMB = 0
@@ -50,10 +53,16 @@ public struct JobSpec: Sendable, Hashable {
     /// `isolate_network` require: eligibility goes through the engine's label matching.
     public static let isolationLabel = "net-isolation"
 
+    /// The label a worker adds when it can run jobs in containers (podman or docker works there),
+    /// and that jobs naming an `image` require: eligibility goes through the engine's label matching.
+    public static let containerLabel = "container"
+
     /// The engine's view of the request.
     public var request: ResourceRequest {
-        ResourceRequest(cpus: cpus, memoryMB: memoryMB, gpus: gpus,
-                        labels: isolateNetwork ? Array(Set(labels + [JobSpec.isolationLabel])) : labels)
+        var l = labels
+        if isolateNetwork { l.append(JobSpec.isolationLabel) }
+        if image != nil { l.append(JobSpec.containerLabel) }
+        return ResourceRequest(cpus: cpus, memoryMB: memoryMB, gpus: gpus, labels: Array(Set(l)))
     }
 }
 

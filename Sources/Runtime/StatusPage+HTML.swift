@@ -185,6 +185,7 @@ enum StatusHTML {
             b += "<tr class=\"node\" data-node=\"\(esc(n.name))\" data-state=\"\(esc(n.state))\"><td>\(n.id)</td><td><b>\(esc(n.name))</b> \(labels)</td>"
             let sandboxed = n.labels.contains("sandbox")
             let iso = (sandboxed ? "sandbox" : "<span class=\"badge b-failed\">no sandbox</span>") + (n.canIsolateNetwork ? " · net isolation" : "")
+                + (n.labels.contains(JobSpec.containerLabel) ? " · containers" : "")
             b += "<td>\(badge(n.state))</td><td>\(caps)</td><td class=\"isolation\" title=\"\(esc(n.isolation ?? ""))\">\(iso)</td>"
             b += "<td><div class=\"bar\" title=\"\(used) of \(n.cpus) cpus busy\"><div style=\"width:\(Int(pct * 100))%\"></div></div> \(used)/\(n.cpus) cpu</td>"
             b += "<td>\(hours)</td><td>\(n.running.map { "<a href=\"/status/jobs/\($0)\">#\($0)</a>" }.joined(separator: " "))</td>"
@@ -266,6 +267,7 @@ enum StatusHTML {
         func row(_ k: String, _ v: String) { b += "<tr><th>\(esc(k))</th><td>\(v)</td></tr>" }
         row("user", esc(j.user))
         row("command", "<code>\(esc(shellWords(j.spec.command)))</code>")
+        if let image = j.spec.image { row("image", "<code>\(esc(image))</code> (container)") }
         if let setup = j.spec.setup { row("setup", "<code>\(esc(shellWords(setup)))</code>") }
         row("resources", "\(j.spec.cpus) cpu · \(esc(mem(j.spec.memoryMB))) · \(j.spec.gpus) gpu"
             + (j.spec.labels.isEmpty ? "" : " · labels " + j.spec.labels.map { "<span class=\"label\">\(esc($0))</span>" }.joined(separator: " ")))

@@ -84,7 +84,7 @@ struct BenchChaos: AsyncParsableCommand {
             // --no-sandbox: the jobs append to a ledger outside their workspaces, which a sandboxed
             // job cannot reach (its writes would land in its private view). This bench measures
             // crash safety, not isolation.
-            try coop.startWorkers(workers, cpusEach: 1, extra: ["--claim-wait", "5", "--grace", "2", "--no-sandbox"])
+            try coop.startWorkers(workers, cpusEach: 1, extra: ["--claim-wait", "5", "--grace", "2", "--no-sandbox", "--no-containers"])
             let client = try CoordinatorClient(url: coop.url, token: coop.submitterToken)
             let run = UUID().uuidString.prefix(8)
             let interval = UInt64(submitIntervalMs) * 1_000_000

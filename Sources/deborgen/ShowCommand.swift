@@ -19,6 +19,7 @@ struct ShowCommand: AsyncParsableCommand {
         func nodeName(_ a: V1.Attempt) -> String { a.nodeID.flatMap { names[$0] } ?? a.node ?? "-" }
         print("job \(j.id)\(j.name.map { " (\($0))" } ?? "") by \(j.user ?? "?"): \(j.state)")
         print("  command    \(shellQuote(j.command))")
+        if let image = j.image { print("  image      \(image)  (runs in a container on a worker offering containers)") }
         if let s = j.setup { print("  setup      \(shellQuote(s))\(j.isolateNetwork ? "  (command runs without network)" : "")") }
         print("  resources  \(j.resources.cpus) cpu, \(j.resources.memoryMB) MiB, \(j.resources.gpus) gpu\(j.labels.isEmpty ? "" : "; labels \(j.labels.joined(separator: ","))")")
         print("  limits     timeout \(formatDuration(j.timeoutS))\(j.estimateS.map { ", estimate \(formatDuration($0))" } ?? ""), \(j.maxAttempts.map(String.init) ?? "?") attempts, priority \(j.priority)")

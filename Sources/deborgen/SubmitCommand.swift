@@ -15,6 +15,7 @@ struct SubmitCommand: AsyncParsableCommand {
           deborgen submit --cpus 4 --memory-mb 8192 --timeout 2h --label cuda -- python train.py
           deborgen submit --array 1-100 -- sh -c 'python sweep.py --seed $DEBORGEN_ARRAY_INDEX'
           deborgen submit --after 41 -- sh -c 'make report'
+          deborgen submit --image localhost/sim:1.4 --memory-mb 2048 -- python3 run.py   (on workers offering containers)
           deborgen submit --file job.json          (the body of POST /v1/jobs; flags override it)
         """)
 
@@ -33,6 +34,8 @@ struct SubmitCommand: AsyncParsableCommand {
     @Option(name: .customLong("env"), help: ArgumentHelp("An environment variable for the job (repeatable).", valueName: "KEY=VALUE")) var envs: [String] = []
     @Option(help: ArgumentHelp("Run this first (with network), e.g. --setup 'pip install numpy' (split on spaces; use --file for more).", valueName: "command")) var setup: String?
     @Flag(help: "Run the command without network (after --setup); only nodes that can isolate take it.") var isolateNetwork = false
+    @Option(help: ArgumentHelp("Run setup and command in this container image (podman or docker on the worker, which never pulls it); only workers offering containers take the job.", valueName: "ref"))
+    var image: String?
     @Option(help: ArgumentHelp("Submit one job per index: 1-100, 0-99:5, 1,4,9. The index is in $DEBORGEN_ARRAY_INDEX.", valueName: "spec")) var array: String?
     @Option(help: "A JSON job file (the body of POST /v1/jobs, or an array of them).") var file: String?
     @Option(help: ArgumentHelp("Keep retrying a submission that got no answer (network trouble, coordinator restarting) for this long; each job carries an Idempotency-Key, so a retry never creates a second job. 0: no retry.", valueName: "duration"))
@@ -89,6 +92,10 @@ struct SubmitCommand: AsyncParsableCommand {
             if !env.isEmpty { j.env = (j.env ?? [:]).merging(env) { _, b in b } }
             if let setup { j.setup = setup.split(separator: " ").map(String.init) }
             if isolateNetwork { j.isolateNetwork = true }
+            if let image {
+                if let why = ImageReference.problem(image) { throw ValidationError("--image: \(why)") }
+                j.image = image
+            }
             if let array {
                 let spec: ArraySpec
                 do { spec = try ArraySpec(parsing: array) } catch { throw ValidationError("\(error)") }

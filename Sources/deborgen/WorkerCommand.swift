@@ -9,13 +9,16 @@ struct WorkerCommand: AsyncParsableCommand {
         abstract: "Offer this machine to a coordinator: register, take jobs, run them, report back.",
         discussion: """
         Detects cores, memory (/proc/meminfo), NVIDIA GPUs (nvidia-smi), whether bubblewrap (bwrap) \
-        can sandbox jobs and whether jobs can run without network; flags override what was detected. \
+        can sandbox jobs, whether jobs can run without network, and whether podman (or docker, if its \
+        daemon answers) runs containers here; flags override what was detected. \
         Each job runs in its own workspace under --work-dir with a scrubbed environment (PATH, \
         HOME=workspace, the job's env, DEBORGEN_JOB_ID, DEBORGEN_ATTEMPT), by default in a bwrap \
         sandbox that shows it only its workspace (read-write) and the system directories (read-only), \
         pinned to as many cores as it asked for (taskset), killed as `memory_exceeded` when its \
         processes hold more than its memory_mb, and killed as a whole tree on timeout or cancel. \
-        Files it writes under outputs/ become artifacts. See docs/worker-security.md.
+        Files it writes under outputs/ become artifacts. A job naming a container image runs in it \
+        (podman run --pull never, with the job's cpus, memory and cores, its workspace mounted) on \
+        workers that offer the `container` label. See docs/worker-security.md.
 
         SIGTERM or Ctrl-C drains: no new work, running jobs get --grace seconds, then are killed and \
         handed back; a second signal hands them back at once. With no job running the worker exits \
@@ -52,6 +55,8 @@ struct WorkerCommand: AsyncParsableCommand {
     @Flag(help: "Run jobs without the bubblewrap sandbox (they can read everything this user can).") var noSandbox = false
     @Option(name: .customLong("sandbox-read"), help: ArgumentHelp("Also let sandboxed jobs read this file or directory (repeatable), e.g. a dataset.", valueName: "path"))
     var sandboxRead: [String] = []
+    @Flag(help: "Refuse to start unless jobs naming a container image can run here (podman, or docker with a daemon).") var requireContainers = false
+    @Flag(help: "Do not run jobs naming a container image, even where podman or docker works.") var noContainers = false
 
     @Option(help: ArgumentHelp("Take work only in these local hours, e.g. 18:00-08:00 or 09:00-12:00,14:00-17:00.", valueName: "HH:MM-HH:MM"))
     var hours: String?
@@ -86,6 +91,7 @@ struct WorkerCommand: AsyncParsableCommand {
         var sandboxWhy = "--no-sandbox"
         if !noSandbox { (sandbox, sandboxWhy) = Sandbox.detect() }
         if requireSandbox && sandbox == nil { throw CLIError("--require-sandbox: jobs cannot be sandboxed here: \(sandboxWhy)") }
+        if requireContainers && noContainers { throw ValidationError("--require-containers and --no-containers contradict each other") }
         for p in sandboxRead {
             guard p.hasPrefix("/"), FileManager.default.fileExists(atPath: p) else {
                 throw ValidationError("--sandbox-read \(p): must be an absolute path that exists")
@@ -106,7 +112,15 @@ struct WorkerCommand: AsyncParsableCommand {
         if labelList.contains(Sandbox.label) {
             throw ValidationError("the label '\(Sandbox.label)' is the worker's own: it is added when bubblewrap works here")
         }
+        if labelList.contains(ContainerRuntime.label) {
+            throw ValidationError("the label '\(ContainerRuntime.label)' is the worker's own: it is added when podman or docker runs containers here")
+        }
         if sandbox != nil { labelList.append(Sandbox.label) }
+        var containers: ContainerRuntime?
+        var containersWhy = "--no-containers"
+        if !noContainers { (containers, containersWhy) = ContainerRuntime.detect() }
+        if requireContainers && containers == nil { throw CLIError("--require-containers: containers cannot run here: \(containersWhy)") }
+        if containers != nil { labelList.append(ContainerRuntime.label) }
 
         let log: @Sendable (String) -> Void = { line in
             let f = DateFormatter()
@@ -123,6 +137,16 @@ struct WorkerCommand: AsyncParsableCommand {
             log("WARNING: sandbox NOT available (\(sandboxWhy)): jobs run unsandboxed and can read everything this user can; registering without the '\(Sandbox.label)' label, so jobs that require it are not sent here")
         }
         if let w = Sandbox.exposureWarning(workDir: dir), sandbox != nil { log("WARNING: \(w)") }
+        if let containers {
+            log("containers: jobs naming an image run in \(containersWhy): never pulled, the job's cpus, memory and cores as cgroup limits, its workspace mounted, no capabilities, no network when it asks for isolation")
+            // What a worker of this name left running when it was killed (its containers outlive it).
+            let stale = containers.removeLeftovers(node: nodeName)
+            if stale > 0 { log("containers: removed \(stale) container(s) a previous worker named \(nodeName) left behind") }
+        } else if noContainers {
+            log("containers: off (--no-containers); jobs naming an image are not sent here")
+        } else {
+            log("containers NOT available (\(containersWhy)); registering without the '\(ContainerRuntime.label)' label, so jobs naming an image are not sent here")
+        }
         if let ts = cpuLimits.taskset {
             log("cpu affinity: jobs are pinned with \(ts) to as many of cores \(CorePool.list(cores)) as they ask for")
         } else {
@@ -146,6 +170,7 @@ struct WorkerCommand: AsyncParsableCommand {
             claimWaitS: max(1, min(60, claimWait)), keepWorkspaces: keepWorkspaces, sandbox: sandbox, cpuLimits: cpuLimits,
             cores: cpuLimits.taskset != nil ? cores : [], minFreeDiskMB: minFreeDiskMB, cgroup: cgroup, log: log)
         options.workspaceQuotaMB = workspaceQuotaMB
+        options.containers = containers
         log("isolation: \(options.isolationSummary)")
         let worker = Worker(client: client, options: options)
 

@@ -15,6 +15,8 @@ import Testing
         ("{\"command\":[\"a\"],\"env\":{\"A=B\":\"x\"}}", "env.A=B"),
         ("{\"command\":[\"a\"],\"labels\":[\"bad label\"]}", "labels[0]"),
         ("{\"command\":[\"a\"],\"extra\":true}", "extra"),
+        ("{\"command\":[\"a\"],\"image\":\"Debian:12\"}", "image"),
+        ("{\"command\":[\"a\"],\"image\":7}", "image"),
         ("[1,2]", "body"),
     ])
     func badJobSpecsNameTheField(body: String, field: String) throws {
@@ -36,11 +38,12 @@ import Testing
         let body = """
         {"name":"sweep-7","command":["sh","-c","echo hi"],"setup":["pip","install","numpy"],"isolate_network":true,
          "env":{"INDEX":"7"},"resources":{"cpus":2,"memory_mb":256,"gpus":1},"labels":["linux","cuda"],"timeout_s":100,
-         "estimate_s":50,"max_attempts":2,"priority":5,"after":[1],"fingerprint":"sha256:x"}
+         "estimate_s":50,"max_attempts":2,"priority":5,"after":[1],"fingerprint":"sha256:x","image":"localhost:5000/lab/sim:1.4"}
         """
         let s = try APIModels.jobSpec(JSON.parse(body))
         #expect(s.cpus == 2 && s.gpus == 1 && s.isolateNetwork && s.labels == ["cuda", "linux"] && s.estimateS == 50)
         #expect(s.request.labels.contains(JobSpec.isolationLabel))
+        #expect(s.image == "localhost:5000/lab/sim:1.4" && s.request.labels.contains(JobSpec.containerLabel))
         let back = try APIModels.jobSpec(JSON.parse(APIModels.jobSpecJSON(s).text))
         #expect(back == s)
     }

@@ -59,6 +59,26 @@ import Testing
         #expect(try r2.submit(s, by: h.alice, now: later).copyFrom == a)
     }
 
+    /// A job naming a container image keeps it across a restart (it lives in the stored spec, as
+    /// every field of a submission does), and keeps waiting for a node that offers containers.
+    @Test func aJobsImageSurvivesARestart() throws {
+        let dir = tempDir("store-image")
+        let store = try Store(directory: dir, durable: false)
+        defer { store.close() }
+        var h = try CoreHarness()
+        try h.node()
+        var s = JobSpec(command: ["python3", "run.py"])
+        s.image = "localhost/sim:1.4"
+        let id = try h.core.submit(s, by: h.alice, now: h.now).job.id
+        h.drain()
+        #expect(h.core.pendingReason(id, now: h.now)?.code == "never-eligible")
+        try store.apply(h.drained)
+        var rebuilt = try CoordinatorCore(config: h.core.config, snapshot: try store.snapshot(), now: h.now)
+        try rebuilt.schedule(now: h.now)
+        #expect(rebuilt.jobs.first?.spec.image == "localhost/sim:1.4")
+        #expect(rebuilt.pendingReason(id, now: h.now)?.code == "never-eligible")
+    }
+
     @Test func migrationsAreIdempotentAndTokensAreHashed() throws {
         let dir = tempDir("migrate")
         let t = try Tokens.create(dataDir: dir, name: "alice", role: .submitter, now: 1)

@@ -105,11 +105,16 @@ final class Cluster: @unchecked Sendable {
         coordinator = nil
     }
 
+    /// Starts worker `name`. Workers do not look for a container engine (trying one costs a second
+    /// or more of podman per worker) unless `extra` says `--require-containers` or `--containers`
+    /// (a test-only word, dropped here, for "detect as a worker normally does").
     func startWorker(_ name: String, cpus: Int = 1, extra: [String] = [], env extraEnv: [String: String] = [:]) throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.binary)
+        let containers = extra.contains("--require-containers") || extra.contains("--containers")
         p.arguments = ["worker", "--coordinator", url, "--token", workerToken, "--name", name, "--cpus", String(cpus),
-                       "--work-dir", dir + "/work-" + name, "--grace", "5", "--claim-wait", "5"] + extra
+                       "--work-dir", dir + "/work-" + name, "--grace", "5", "--claim-wait", "5"]
+            + extra.filter { $0 != "--containers" } + (containers ? [] : ["--no-containers"])
         var env = ProcessInfo.processInfo.environment
         env["DEBORGEN_URL"] = nil; env["DEBORGEN_TOKEN"] = nil
         for (k, v) in extraEnv { env[k] = v }

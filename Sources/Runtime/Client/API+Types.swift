@@ -33,6 +33,8 @@ extension V1 {
         public var command: [String]
         public var setup: [String]?
         public var isolateNetwork: Bool?
+        /// A container image to run in (podman or docker on the worker; never pulled there).
+        public var image: String?
         public var env: [String: String]?
         public var resources: APIResources?
         public var labels: [String]?
@@ -47,7 +49,7 @@ extension V1 {
         public init(command: [String]) { self.command = command }
 
         enum CodingKeys: String, CodingKey {
-            case name, command, setup, isolateNetwork = "isolate_network", env, resources, labels
+            case name, command, setup, isolateNetwork = "isolate_network", image, env, resources, labels
             case timeoutS = "timeout_s", estimateS = "estimate_s", maxAttempts = "max_attempts"
             case priority, after, fingerprint
         }
@@ -130,6 +132,7 @@ extension V1 {
         public var command: [String]
         public var setup: [String]?
         public var isolateNetwork: Bool
+        public var image: String?
         public var env: [String: String]
         public var resources: APIResources
         public var labels: [String]
@@ -150,7 +153,7 @@ extension V1 {
         public var attemptCount: Int?
 
         enum CodingKeys: String, CodingKey {
-            case id, name, user, state, command, setup, isolateNetwork = "isolate_network", env
+            case id, name, user, state, command, setup, isolateNetwork = "isolate_network", image, env
             case resources, labels, timeoutS = "timeout_s", estimateS = "estimate_s"
             case maxAttempts = "max_attempts", priority, after, fingerprint, cachedFrom = "cached_from"
             case submittedAt = "submitted_at", startedAt = "started_at", finishedAt = "finished_at"
@@ -166,6 +169,7 @@ extension V1 {
             command = try c.decodeIfPresent([String].self, forKey: .command) ?? []
             setup = try c.decodeIfPresent([String].self, forKey: .setup)
             isolateNetwork = try c.decodeIfPresent(Bool.self, forKey: .isolateNetwork) ?? false
+            image = try c.decodeIfPresent(String.self, forKey: .image)
             env = try c.decodeIfPresent([String: String].self, forKey: .env) ?? [:]
             resources = try c.decodeIfPresent(APIResources.self, forKey: .resources) ?? APIResources()
             labels = try c.decodeIfPresent([String].self, forKey: .labels) ?? []

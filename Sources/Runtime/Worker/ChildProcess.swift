@@ -46,6 +46,13 @@ public final class ChildProcess: @unchecked Sendable {
     public let pid: pid_t
     /// The spawned process is a sandbox's outer `bwrap`: SIGTERM goes to what runs inside it only.
     public let sandboxed: Bool
+    /// Called with every signal `kill` sends, before it sends it: a container job's processes are
+    /// not in this tree (the engine's monitor parents them), so this is how they are reached.
+    private let onKill: (@Sendable (Int32) -> Void)?
+    /// Only the spawned process's own process group is the job (a container engine's client):
+    /// what it forks off into a session of its own (the engine's monitor, which must outlive
+    /// the client long enough to record the container's exit) is not followed.
+    private let groupOnly: Bool
     private let started = ContinuousClock.now
     private let readFD: Int32
     private let outputDone = DispatchSemaphore(value: 0)
@@ -67,8 +74,11 @@ public final class ChildProcess: @unchecked Sendable {
     /// Starts `argv` (argv[0] is looked up on `environment["PATH"]` when it has no slash) in `directory`,
     /// with exactly `environment`. `onOutput` is called on the reader thread with each chunk read.
     public init(argv: [String], directory: String, environment: [String: String], sandboxed: Bool = false,
+                onKill: (@Sendable (Int32) -> Void)? = nil, groupOnly: Bool = false,
                 onOutput: @escaping @Sendable (Data) -> Void) throws {
         self.sandboxed = sandboxed
+        self.onKill = onKill
+        self.groupOnly = groupOnly
         guard !argv.isEmpty else { throw SpawnError(description: "empty command") }
         let exe: String
         if argv[0].contains("/") { exe = argv[0] } else {
@@ -140,6 +150,9 @@ public final class ChildProcess: @unchecked Sendable {
     /// under every process seen in it before that is still the same process, plus its process
     /// group. Remembers them for next time.
     func members(_ t: ProcessTree, includingRoot: Bool) -> Set<pid_t> {
+        if groupOnly {
+            return Set(t.entries.filter { $0.value.pgrp == pid && (includingRoot || $0.key != pid) }.keys)
+        }
         let roots = known.withLock { k -> Set<pid_t> in
             k = k.filter { t.entries[$0.key]?.start == $0.value }
             return Set(k.keys)
@@ -167,6 +180,7 @@ public final class ChildProcess: @unchecked Sendable {
     /// at once) and reaches what runs inside. Once the process has been reaped, only SIGKILL is
     /// sent, to what is left of the job.
     public func kill(_ signal: Int32 = SIGKILL) {
+        onKill?(signal)
         if exited.withLock({ $0 }) == nil {
             if signal == SIGKILL { killAll(includingRoot: true); return }
             let m = members(ProcessTree.scan(), includingRoot: true)

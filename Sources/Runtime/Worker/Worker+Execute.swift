@@ -48,30 +48,47 @@ extension Worker {
         let made = (try? fm.createDirectory(atPath: ws + "/outputs", withIntermediateDirectories: true)) != nil
             && (try? fm.createDirectory(atPath: ws + "/tmp", withIntermediateDirectories: true)) != nil
         let env = Self.jobEnvironment(job: job, attemptID: h.id, workspace: ws, path: opts.jobPath)
-        let cgroupDir = opts.cgroup?.create(h.id, cpus: job.resources.cpus)
+        // A container job gets its CPU quota from the engine (`--cpus`).
+        let cgroupDir = job.image == nil ? opts.cgroup?.create(h.id, cpus: job.resources.cpus) : nil
         let flusher = Task { await self.streamLogs(h) }
         let started = ContinuousClock.now
         let deadline = started + .milliseconds(Int64(job.timeoutS * 1000))
         var report: V1.ResultReport?
 
-        func run(_ argv: [String], isolate: Bool) async -> (Termination?, String) {
+        func run(_ argv: [String], isolate: Bool, phase: String) async -> (Termination?, String) {
             let sandbox = opts.sandbox
-            if sandbox != nil, let cmd = argv.first, !cmd.contains("/"), findExecutable(cmd, path: env["PATH"]) == nil {
-                return (nil, "command not found: \(cmd)")
-            }
-            let full = Self.wrap(argv, memoryMB: job.resources.memoryMB, isolate: isolate ? opts.capabilities.isolationPrefix : nil,
-                                 sandbox: sandbox, workspace: ws, gpus: job.resources.gpus > 0, cores: h.cores, taskset: opts.cpuLimits.taskset,
-                                 cgroup: cgroupDir)
-            let child: ChildProcess
-            do {
-                child = try ChildProcess(argv: full, directory: ws, environment: env, sandboxed: sandbox != nil) { data in
-                    h.state.withLock { s in
-                        // Bound what waits in memory while the coordinator is away.
-                        if s.pendingLog.count > 32 << 20 { s.droppedLogBytes += data.count } else { s.pendingLog.append(data) }
-                    }
+            let onOutput: @Sendable (Data) -> Void = { data in
+                h.state.withLock { s in
+                    // Bound what waits in memory while the coordinator is away.
+                    if s.pendingLog.count > 32 << 20 { s.droppedLogBytes += data.count } else { s.pendingLog.append(data) }
                 }
-            } catch {
-                return (nil, "\(error)")
+            }
+            let child: ChildProcess
+            var container: ContainerPhase?
+            if let image = job.image, let rt = opts.containers {
+                guard await Self.offActor({ rt.imageExists(image) }) else {
+                    return (nil, "image '\(image)' is not on node \(opts.name) (workers never pull images: load it there with `\(rt.engine) pull` or `\(rt.engine) load`)")
+                }
+                do {
+                    let started = try startContainer(h, runtime: rt, image: image, argv: argv, phase: phase, network: !isolate,
+                                                     workspace: ws, env: env, onOutput: onOutput)
+                    child = started.0
+                    container = started.1
+                } catch {
+                    return (nil, "\(error)")
+                }
+            } else {
+                if sandbox != nil, let cmd = argv.first, !cmd.contains("/"), findExecutable(cmd, path: env["PATH"]) == nil {
+                    return (nil, "command not found: \(cmd)")
+                }
+                let full = Self.wrap(argv, memoryMB: job.resources.memoryMB, isolate: isolate ? opts.capabilities.isolationPrefix : nil,
+                                     sandbox: sandbox, workspace: ws, gpus: job.resources.gpus > 0, cores: h.cores, taskset: opts.cpuLimits.taskset,
+                                     cgroup: cgroupDir)
+                do {
+                    child = try ChildProcess(argv: full, directory: ws, environment: env, sandboxed: sandbox != nil, onOutput: onOutput)
+                } catch {
+                    return (nil, "\(error)")
+                }
             }
             let alreadyLost = h.state.withLock { s -> Bool in s.child = child; return s.lost != nil }
             if alreadyLost { child.kill(SIGKILL) }
@@ -94,17 +111,29 @@ extension Worker {
                     }
                 }
             }
-            let limit = job.resources.memoryMB > 0 ? job.resources.memoryMB * 1024 : nil
-            let t = await child.wait(memoryLimitKB: limit)
+            // A container's memory is its cgroup's limit, watched by `ContainerPhase`; the engine's
+            // client, the child here, is not the job.
+            let limit = job.resources.memoryMB > 0 && container == nil ? job.resources.memoryMB * 1024 : nil
+            var t = await child.wait(memoryLimitKB: limit)
+            var why = ""
+            if let container {
+                let (ct, w) = await container.finish(t)
+                why = w
+                guard let ct else { timer.cancel(); diskWatch.cancel(); h.state.withLock { $0.child = nil }; return (nil, why) }
+                t = ct
+            }
             timer.cancel()
             diskWatch.cancel()
             h.state.withLock { $0.child = nil }
-            return (t, "")
+            return (t, why)
         }
 
         if !made {
             report = V1.ResultReport(exitCode: nil, outcome: "error", wallS: 0, cpuS: 0, maxRssKB: 0, detail: "cannot create workspace \(ws)")
-        } else if job.isolateNetwork && !opts.capabilities.canIsolateNetwork {
+        } else if let image = job.image, opts.containers == nil {
+            report = V1.ResultReport(exitCode: nil, outcome: "error", wallS: 0, cpuS: 0, maxRssKB: 0,
+                                  detail: "node \(opts.name) cannot run container images (no working podman or docker), and the job names image '\(image)'")
+        } else if job.isolateNetwork && !opts.capabilities.canIsolateNetwork && job.image == nil {
             report = V1.ResultReport(exitCode: nil, outcome: "error", wallS: 0, cpuS: 0, maxRssKB: 0,
                                   detail: "node \(opts.name) cannot isolate the network (no working `unshare -n`)")
         } else {
@@ -112,7 +141,7 @@ extension Worker {
             var failed: V1.ResultReport?
             if let setup = job.setup, !setup.isEmpty {
                 h.state.withLock { $0.pendingLog.append(Data("[deborgen] setup: \(setup.joined(separator: " "))\n".utf8)) }
-                let (st, why) = await run(setup, isolate: false)
+                let (st, why) = await run(setup, isolate: false, phase: "setup")
                 if let t = st {
                     cpu += t.cpuSeconds; rss = max(rss, t.maxRSSKB)
                     if let kb = t.memoryExceededKB {
@@ -129,7 +158,7 @@ extension Worker {
                 }
             }
             if let failed { report = failed } else if h.lost == nil {
-                let (ct, why) = await run(job.command, isolate: job.isolateNetwork)
+                let (ct, why) = await run(job.command, isolate: job.isolateNetwork, phase: "run")
                 if let t = ct {
                     cpu += t.cpuSeconds; rss = max(rss, t.maxRSSKB)
                     if let kb = t.memoryExceededKB {

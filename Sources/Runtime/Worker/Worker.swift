@@ -20,6 +20,9 @@ public struct WorkerOptions: Sendable {
     /// The bubblewrap sandbox every job runs in; nil runs jobs unsandboxed (`--no-sandbox`, or
     /// bwrap does not work here).
     public var sandbox: Sandbox?
+    /// The container engine that runs jobs naming an image; nil: such jobs are not taken
+    /// (`--no-containers`, or neither podman nor docker works here).
+    public var containers: ContainerRuntime? = nil
     /// Affinity and cgroup tools found at start.
     public var cpuLimits: CPULimits
     /// Where jobs get a cgroup v2 CPU quota (nil: affinity only).
@@ -50,6 +53,7 @@ public struct WorkerOptions: Sendable {
     public var isolationSummary: String {
         var parts = [sandbox != nil ? "sandbox bwrap" : "no sandbox"]
         parts.append(capabilities.canIsolateNetwork ? "network isolation" : "no network isolation")
+        parts.append(containers.map { "containers \($0.summary)" } ?? "no containers")
         if cpuLimits.taskset != nil && !cores.isEmpty { parts.append("cpu affinity \(CorePool.list(cores))") }
         parts.append(cgroup != nil ? "cgroup cpu quota" : "no cgroup cpu quota")
         parts.append("memory watch")
