@@ -67,6 +67,10 @@ extension ComposedPolicy {
         }
         // 3. Everyone else in policy order.
         for i in ordered where !placed[i] {
+            // Past the reservation depth a job can only start now; when nothing is free now, a
+            // job that needs a processor is refused without side effects (its reason is only
+            // recorded when explaining), so skip it before copying it.
+            if !ctx.explain && newPlan.count >= options.reservationDepth && q[i].request.cpus > profile.cpusFreeAtStart { continue }
             let job = q[i]
             if let r = ctx.gate(job) { ctx.pend(job, r); continue }
             plan(job, depthLeft: newPlan.count < options.reservationDepth, &ctx, &profile, &newPlan, nodes)

@@ -21,6 +21,9 @@ struct NodeProfile {
     private let n: Int
     private let accepting: [Bool]
 
+    /// Processors free now (the first segment) over accepting nodes.
+    var cpusFreeAtStart: Int { totals[rows[0]] }
+
     /// Starts at `now` with `base`, adding each release at its time (as `Profile.init`).
     init(now: Instant, base: CapacityView, releases: [(end: Instant, seq: Int, allocation: Allocation)]) {
         n = base.free.count
@@ -54,22 +57,25 @@ struct NodeProfile {
     }
 
     private mutating func take(_ a: Allocation, segments: Range<Int>) {
-        for s in a.slices where accepting[s.node] {
-            let res = s.resources
-            free.withUnsafeMutableBufferPointer { f in
-                for seg in segments { f[rows[seg] * n + s.node] -= res }
-            }
-            for seg in segments { totals[rows[seg]] -= res.cpus }
-        }
+        for s in a.slices where accepting[s.node] { add(s.resources, negated: true, node: s.node, segments: segments) }
     }
 
     private mutating func untake(_ a: Allocation, segments: Range<Int>) {
-        for s in a.slices where accepting[s.node] {
-            let res = s.resources
+        for s in a.slices where accepting[s.node] { add(s.resources, negated: false, node: s.node, segments: segments) }
+    }
+
+    /// Adds (or subtracts) `res` to one node's column over `segments`, and its processors to
+    /// the segments' totals.
+    private mutating func add(_ res: Resources, negated: Bool, node: Int, segments: Range<Int>) {
+        let d = negated ? Resources.zero - res : res
+        let n = n
+        rows.withUnsafeBufferPointer { rw in
             free.withUnsafeMutableBufferPointer { f in
-                for seg in segments { f[rows[seg] * n + s.node] += res }
+                for seg in segments { f[rw[seg] * n + node] += d }
             }
-            for seg in segments { totals[rows[seg]] += res.cpus }
+            totals.withUnsafeMutableBufferPointer { t in
+                for seg in segments { t[rw[seg]] += d.cpus }
+            }
         }
     }
 
@@ -77,9 +83,11 @@ struct NodeProfile {
     /// `CapacityView.meetLeavingOpenStale` does and `open` rebuilt (what `host` saw).
     private func windowView(_ segments: Range<Int>) -> CapacityView {
         var m = Array(free[rows[segments.lowerBound] * n ..< rows[segments.lowerBound] * n + n])
-        for seg in segments.dropFirst() {
+        var seg = segments.lowerBound + 1
+        while seg < segments.upperBound {
             let base = rows[seg] * n
             for i in 0..<n { m[i] = m[i].meet(free[base + i]) }
+            seg += 1
         }
         return CapacityView(free: m, accepting: accepting)
     }
@@ -111,15 +119,21 @@ struct NodeProfile {
             let w = window(from: i, duration: duration)
             fitting.removeAll(keepingCapacity: true)
             let first = rows[i] * n
-            for node in 0..<n where accepting[node] && need.fits(in: free[first + node])
-                && (r.labels.isEmpty || nodes[node].spec.offers(r.labels)) {
-                var low = free[first + node]
-                var ok = true
-                for seg in w.dropFirst() {
-                    low = low.meet(free[rows[seg] * n + node])
-                    if !need.fits(in: low) { ok = false; break }
+            free.withUnsafeBufferPointer { f in
+                rows.withUnsafeBufferPointer { rw in
+                    for node in 0..<n where accepting[node] && need.fits(in: f[first + node])
+                        && (r.labels.isEmpty || nodes[node].spec.offers(r.labels)) {
+                        var low = f[first + node]
+                        var ok = true
+                        var seg = w.lowerBound + 1
+                        while seg < w.upperBound {
+                            low = low.meet(f[rw[seg] * n + node])
+                            if !need.fits(in: low) { ok = false; break }
+                            seg += 1
+                        }
+                        if ok { fitting.append(node); m[node] = low }
+                    }
                 }
-                if ok { fitting.append(node); m[node] = low }
             }
             guard !fitting.isEmpty else { continue }
             var view = [Resources](repeating: .zero, count: n)
@@ -145,7 +159,7 @@ struct NodeProfile {
             // segment, stopping where it drops below the job (as the meets there did).
             var m = Array(free[rows[i] * n ..< rows[i] * n + n])
             var blockedAt = -1
-            for seg in w.dropFirst() {
+            for seg in (w.lowerBound + 1)..<w.upperBound {
                 let base = rows[seg] * n
                 var total = 0
                 for node in 0..<n {
@@ -176,9 +190,16 @@ struct NodeProfile {
     }
 
     private func canTake(_ a: Allocation, segments: Range<Int>) -> Bool {
-        for seg in segments {
-            let base = rows[seg] * n
-            for s in a.slices where !(accepting[s.node] && s.resources.fits(in: free[base + s.node])) { return false }
+        if segments.isEmpty { return true }
+        for s in a.slices {
+            guard accepting[s.node] else { return false }
+            let fits = rows.withUnsafeBufferPointer { rw in
+                free.withUnsafeBufferPointer { f in
+                    for seg in segments where !s.resources.fits(in: f[rw[seg] * n + s.node]) { return false }
+                    return true
+                }
+            }
+            if !fits { return false }
         }
         return true
     }

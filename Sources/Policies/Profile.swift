@@ -6,6 +6,9 @@ protocol ReservationProfile {
     var times: [Instant] { get }
     /// Reservations carry nodes (a held count-only reservation is given nodes on re-entry).
     static var perNode: Bool { get }
+    /// Processors free in the first segment (now) over accepting nodes: a job asking more
+    /// cannot start now.
+    var cpusFreeAtStart: Int { get }
     /// Earliest segment at which `r` fits for `duration` (only segment 0 with `onlyFirst`), and
     /// where it would go then.
     func earliest(_ r: ResourceRequest, duration: Micros, placement: Placement, nodes: [NodeState],
@@ -23,6 +26,7 @@ protocol ReservationProfile {
 
 extension Profile: ReservationProfile where Cap == CPUCount {
     static var perNode: Bool { false }
+    var cpusFreeAtStart: Int { caps[0].cpus }
 }
 
 extension NodeProfile: ReservationProfile {
