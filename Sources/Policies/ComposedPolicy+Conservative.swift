@@ -67,6 +67,7 @@ extension ComposedPolicy {
         }
         // 3. Everyone else in policy order.
         for i in ordered where !placed[i] {
+            if ctx.passOver(i) { continue }
             // Past the reservation depth a job can only start now; when nothing is free now, a
             // job that needs a processor is refused without side effects (its reason is only
             // recorded when explaining), so skip it before copying it.

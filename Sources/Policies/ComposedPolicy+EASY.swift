@@ -17,6 +17,7 @@ extension ComposedPolicy {
         var projectedCPUs = 0
         let nodes = ctx.state.nodes
         for i in ordered {
+            if ctx.passOver(i) { continue }
             if headID != nil && !ctx.explain {
                 // Nothing more can start; a job larger than what is free cannot backfill; and a
                 // pooled job that ends after the shadow time and would take what a pooled head

@@ -75,6 +75,7 @@ public struct ComposedPolicy: SchedulingPolicy {
     private mutating func strict(_ ordered: QueueOrdering, _ ctx: inout PassContext) {
         var blocker: JobID?
         for i in ordered {
+            if ctx.passOver(i) { continue }
             let job = ctx.state.queue[i]
             if let r = ctx.gate(job) { ctx.pend(job, r); continue }
             if let b = blocker {

@@ -33,6 +33,14 @@ struct PassContext {
         return nil
     }
 
+    /// Queued job `i` asks more processors than all nodes that are not down hold, so it can
+    /// never start here (`whyNot` says never-eligible) and starts nothing now: a pass that does
+    /// not explain passes over it before copying it. With no node up, every job that needs a
+    /// processor is such a job, and a pass is a walk over indices.
+    @inline(__always) func passOver(_ i: Int) -> Bool {
+        !explain && state.queue[i].request.cpus > state.liveCapacityCPUs
+    }
+
     /// Why a job that does not fit now waits: never, hours, or resources.
     func whyNot(_ job: Job) -> PendingReason {
         if !state.couldEverHost(job.request) { return .neverEligible }
