@@ -15,7 +15,7 @@
 # The libFuzzer log of each run is kept in .build-fuzz/logs/.
 # Seed inputs (real files from workloads/ and results/, docs/api.md examples) are in
 # fuzz/seeds/TARGET and are read alongside the corpus.
-# Extra libFuzzer flags: FUZZ_FLAGS="-jobs=2 -workers=2" scripts/fuzz.sh swf 600
+# Extra libFuzzer flags: FUZZ_FLAGS="-max_len=65536 -seed=1" scripts/fuzz.sh swf 600
 # FUZZ_BUILD=0 skips the build step (e.g. for two targets at once on an up-to-date build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +24,7 @@ TARGETS="swf workload-json trace experiment request"
 SCRATCH=.build-fuzz
 BIN=$SCRATCH/debug/deborgen-fuzz
 
-usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,/^set /{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 
 build() {
     [ "${FUZZ_BUILD:-1}" = 0 ] && return 0
