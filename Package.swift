@@ -56,6 +56,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // libFuzzer targets for the readers of untrusted input (scripts/fuzz.sh builds it with
+        // --sanitize=fuzzer; the normal build gets a replay tool).
+        .executableTarget(name: "deborgen-fuzz", dependencies: ["Sim", "Bench", "Runtime"]),
         .testTarget(name: "PoliciesTests", dependencies: ["Policies", "Sim"]),
         .testTarget(name: "SimTests", dependencies: ["Policies", "Sim"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Policies", "Sim", "Runtime", "CSQLite"]),

@@ -9,6 +9,8 @@ extension Experiment {
     static let generateFields = ["model", "jobs", "users", "processors", "min_runtime", "max_runtime",
                                  "max_size_fraction", "estimate_factor", "job_types"]
     static let clusterFields = ["name", "nodes", "users", "departures", "failures", "energy", "single_node_jobs", "gpu_fraction"]
+    /// Seeds per experiment at most (each is a full set of runs).
+    static let maxSeeds = 10_000
     static let nodeFields = ["name", "count", "cpus", "memory_mb", "gpus", "labels", "hours", "speed", "idle_watts",
                              "busy_watts", "departures", "failures"]
 
@@ -34,14 +36,16 @@ extension Experiment {
 
         var seeds: [UInt64] = [1]
         if let n = top.dict["seeds"] as? NSNumber, !JSONObject.isBool(n) {
-            guard let count = try top.int("seeds", min: 1) else { throw top.error("seeds", "expected a count or a list") }
+            guard let count = try top.int("seeds", min: 1, max: maxSeeds) else { throw top.error("seeds", "expected a count or a list") }
             seeds = (1...count).map { UInt64($0) }
             _ = n
         } else if let list = try top.array("seeds") {
             guard !list.isEmpty else { throw top.error("seeds", "is empty; give a count (e.g. 5) or a list of seeds") }
+            guard list.count <= maxSeeds else { throw top.error("seeds", "lists \(list.count) seeds; at most \(maxSeeds)") }
             seeds = try list.enumerated().map { (i, v) throws(ExperimentError) in
-                guard let n = v as? NSNumber, !JSONObject.isBool(v), n.doubleValue >= 0, n.doubleValue == n.doubleValue.rounded()
-                else { throw top.error("seeds[\(i)]", "expected a whole number ≥ 0") }
+                guard let n = v as? NSNumber, !JSONObject.isBool(v), n.doubleValue >= 0, n.doubleValue == n.doubleValue.rounded(),
+                      n.doubleValue < 0x1p53
+                else { throw top.error("seeds[\(i)]", "expected a whole number from 0 to 2^53") }
                 return n.uint64Value
             }
             guard Set(seeds).count == seeds.count else { throw top.error("seeds", "lists a seed twice") }

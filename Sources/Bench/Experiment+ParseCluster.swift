@@ -16,11 +16,15 @@ extension Experiment {
         if let list = try o.array("nodes") {
             guard !list.isEmpty else { throw o.error("nodes", "is empty; omit it to use the workload's own cluster") }
             var specs: [NodeSpec] = []
+            var names = Set<String>()
             for (i, item) in list.enumerated() {
                 let n = try JSONObject(item, path: o.sub("nodes[\(i)]"), file: o.file)
                 try n.checkKeys(nodeFields)
                 let base = try n.requiredString("name")
                 let count = try n.int("count", min: 1) ?? 1
+                guard count <= Workload.maxNodes - specs.count else {
+                    throw n.error("count", "\(count) would make more than \(Workload.maxNodes) nodes in the cluster")
+                }
                 guard let cpus = try n.int("cpus", min: 1) else { throw n.error("cpus", "missing (processors, at least 1)") }
                 var labels: [String] = []
                 if let ls = try n.array("labels") {
@@ -36,7 +40,7 @@ extension Experiment {
                 let fail = try parseUpDown(try n.object("failures"), failures: true) ?? defaultFailures
                 for k in 0..<count {
                     let nm = count == 1 ? base : "\(base)-\(k)"
-                    guard !specs.contains(where: { $0.name == nm }) else { throw n.error("name", "node name '\(nm)' appears twice") }
+                    guard names.insert(nm).inserted else { throw n.error("name", "node name '\(nm)' appears twice") }
                     specs.append(NodeSpec(name: nm, capacity: Resources(cpus: cpus, memoryMB: try n.int("memory_mb", min: 0) ?? 0,
                                                                         gpus: try n.int("gpus", min: 0) ?? 0),
                                           labels: labels, hours: try n.hours("hours"), speed: try n.positive("speed") ?? 1,

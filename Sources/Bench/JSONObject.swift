@@ -82,10 +82,11 @@ struct JSONObject {
         return x
     }
 
-    func int(_ key: String, min lo: Int = Int.min) throws(ExperimentError) -> Int? {
+    func int(_ key: String, min lo: Int = Int.min, max hi: Int = Int.max) throws(ExperimentError) -> Int? {
         guard let x = try number(key) else { return nil }
         guard x == x.rounded(), abs(x) < 1e15 else { throw error(key, "expected a whole number (got \(x))") }
         guard Int(x) >= lo else { throw error(key, "must be at least \(lo) (got \(Int(x)))") }
+        guard Int(x) <= hi else { throw error(key, "must be at most \(hi) (got \(Int(x)))") }
         return Int(x)
     }
 
@@ -113,12 +114,14 @@ struct JSONObject {
         guard has(key) else { return nil }
         if let s = dict[key] as? String {
             guard let d = Time.parseDuration(s), d > 0 else {
-                throw error(key, "'\(s)' is not a duration; accepted: seconds as a number, or e.g. 90s, 15m, 2h, 7d")
+                throw error(key, "'\(s)' is not a duration; accepted: seconds as a number, or e.g. 90s, 15m, 2h, 7d (at most \(Report.number(Time.maxSeconds)) s)")
             }
             return d
         }
-        guard let x = try number(key), x > 0 else { throw error(key, "must be a positive duration (e.g. 3600, 1h, 2d)") }
-        return Micros((x * Double(Time.second)).rounded())
+        guard let x = try number(key), x > 0, let d = Time.micros(seconds: x) else {
+            throw error(key, "must be a positive duration of at most \(Report.number(Time.maxSeconds)) s (e.g. 3600, 1h, 2d)")
+        }
+        return d
     }
 
     func hours(_ key: String) throws(ExperimentError) -> DailyHours? {

@@ -177,11 +177,7 @@ struct NodeProfile {
 
     /// Index of the segment starting exactly at `t`, splitting the segment that contains it.
     mutating func boundary(at t: Instant) -> Int {
-        var k = 0, hi = times.count
-        while k < hi {
-            let mid = (k + hi) / 2
-            if times[mid] < t { k = mid + 1 } else { hi = mid }
-        }
+        let k = firstIndex(notBefore: t, in: times)
         if k < times.count && times[k] == t { return k }
         appendRow(copying: rows[k - 1])
         times.insert(t, at: k)
@@ -231,11 +227,7 @@ struct NodeProfile {
     /// Reserves `allocation` from segment `index` for `duration`, splitting a segment at the end.
     mutating func reserve(at index: Int, duration: Micros, allocation: Allocation, request: ResourceRequest) {
         let end = times[index] &+ duration
-        var k = index + 1, hi = times.count
-        while k < hi {
-            let mid = (k + hi) / 2
-            if times[mid] < end { k = mid + 1 } else { hi = mid }
-        }
+        let k = firstIndex(notBefore: end, in: times, from: index + 1)
         if k == times.count || times[k] != end {
             appendRow(copying: rows[k - 1])
             times.insert(end, at: k)

@@ -24,6 +24,16 @@ protocol ReservationProfile {
     mutating func reserve(at index: Int, duration: Micros, allocation: Allocation, request: ResourceRequest)
 }
 
+/// The first index at or after `lo` whose time is not before `t` (`times` sorted). O(log n).
+func firstIndex(notBefore t: Instant, in times: [Instant], from lo: Int = 0) -> Int {
+    var k = lo, hi = times.count
+    while k < hi {
+        let mid = (k + hi) / 2
+        if times[mid] < t { k = mid + 1 } else { hi = mid }
+    }
+    return k
+}
+
 extension Profile: ReservationProfile where Cap == CPUCount {
     static var perNode: Bool { false }
     var cpusFreeAtStart: Int { caps[0].cpus }
@@ -118,11 +128,7 @@ struct Profile<Cap: ProfileCapacity> {
     /// Index of the segment starting exactly at `t`, splitting the segment that contains it.
     /// O(log segments) to find, O(segments) moves to split.
     mutating func boundary(at t: Instant) -> Int {
-        var k = 0, hi = times.count
-        while k < hi {
-            let mid = (k + hi) / 2
-            if times[mid] < t { k = mid + 1 } else { hi = mid }
-        }
+        let k = firstIndex(notBefore: t, in: times)
         if k < times.count && times[k] == t { return k }
         times.insert(t, at: k)
         caps.insert(caps[k - 1], at: k)
@@ -159,11 +165,7 @@ struct Profile<Cap: ProfileCapacity> {
     /// Reserves `allocation` from segment `index` for `duration`, splitting a segment at the end.
     mutating func reserve(at index: Int, duration: Micros, allocation: Allocation, request: ResourceRequest) {
         let end = times[index] &+ duration
-        var k = index + 1, hi = times.count
-        while k < hi {
-            let mid = (k + hi) / 2
-            if times[mid] < end { k = mid + 1 } else { hi = mid }
-        }
+        let k = firstIndex(notBefore: end, in: times, from: index + 1)
         if k == times.count || times[k] != end {
             times.insert(end, at: k)
             caps.insert(caps[k - 1], at: k)

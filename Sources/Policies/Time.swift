@@ -19,7 +19,20 @@ public enum Time {
     /// Microseconds to seconds as a `Double`, for reporting only (never for decisions).
     @inlinable public static func toSeconds(_ us: Micros) -> Double { Double(us) / Double(second) }
 
+    /// The largest time, in seconds, that a file or flag may give: 10¹² s (about 31,700 years).
+    /// Readers refuse larger values, so instants and spans in microseconds stay far inside
+    /// `Int64` (whose limit is 9.2 × 10¹² s) and their sums and differences cannot overflow.
+    public static let maxSeconds: Double = 1e12
+
+    /// Seconds (possibly fractional) to microseconds, rounded to the nearest; nil when not
+    /// finite or beyond ±`maxSeconds`.
+    @inlinable public static func micros(seconds s: Double) -> Micros? {
+        guard s.isFinite, abs(s) <= maxSeconds else { return nil }
+        return Micros((s * Double(second)).rounded())
+    }
+
     /// Parses a human duration: `90`, `90s`, `15m`, `2h`, `7d`, `1.5h`. Plain numbers are seconds.
+    /// Nil for anything else, negative, or longer than `maxSeconds`.
     public static func parseDuration(_ text: String) -> Micros? {
         let t = text.trimmedASCII().lowercased()
         guard !t.isEmpty else { return nil }
@@ -35,7 +48,7 @@ public enum Time {
             }
             number = number.dropLast()
         }
-        guard let value = Double(number), value.isFinite, value >= 0 else { return nil }
+        guard let value = Double(number), value >= 0, value * Double(unit) <= maxSeconds * Double(second) else { return nil }
         return Micros((value * Double(unit)).rounded())
     }
 }

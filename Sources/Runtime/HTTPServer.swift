@@ -56,10 +56,7 @@ enum HTTP {
 
     /// The optional JSON body of POSTs that take none (`{}`, empty or absent).
     static func emptyBody(_ request: Request) async throws {
-        let d = try await body(request, limit: 64 * 1024)
-        guard !d.isEmpty else { return }
-        let r = try FieldReader(try JSON.parse(d))
-        try r.finish()
+        try APIModels.empty(try await body(request, limit: 64 * 1024))
     }
 
     static func intParam(_ context: some RequestContext, _ name: String, what: String) throws -> Int {
@@ -213,13 +210,7 @@ extension Coordinator {
         router.post("/v1/nodes/:id/heartbeat") { req, ctx in
             let p = try await who(req)
             let id = try HTTP.intParam(ctx, "id", what: "node")
-            var running: [String] = []
-            let d = try await HTTP.body(req, limit: opts.maxBodyBytes)
-            if !d.isEmpty {
-                var r = try FieldReader(try JSON.parse(d))
-                running = try r.strings("running_attempts", maxCount: 10_000, maxLength: 64) ?? []
-                try r.finish()
-            }
+            let running = try APIModels.heartbeat(try await HTTP.body(req, limit: opts.maxBodyBytes))
             return HTTP.json(.ok, try await c.heartbeat(id, running: running, by: p))
         }
         router.post("/v1/nodes/:id/drain") { req, ctx in

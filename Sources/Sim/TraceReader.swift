@@ -107,11 +107,16 @@ extension TraceRun {
         for k in 1..<lines.count {
             let o = try object(k)
             func int(_ key: String) throws -> Int64 {
+                // Exact conversion: a fraction or a number beyond Int64 is an error, not a trap.
                 guard let n = o[key] as? NSNumber else { throw TraceError("\(name):\(k + 1): missing or non-numeric '\(key)'") }
-                return n.int64Value
+                guard let v = n as? Int64 else { throw TraceError("\(name):\(k + 1): '\(key)' is \(n), not a whole number in range") }
+                return v
             }
             guard let ev = o["ev"] as? String else { throw TraceError("\(name):\(k + 1): missing 'ev'") }
             let t = try int("t")
+            guard (0...maxInstant).contains(t) else {
+                throw TraceError("\(name):\(k + 1): time \(t) is outside 0...\(maxInstant) µs")
+            }
             guard t >= lastT else { throw TraceError("\(name):\(k + 1): time goes backwards (\(t) after \(lastT))") }
             lastT = t
             if firstTime == nil { firstTime = t }
@@ -153,7 +158,7 @@ extension TraceRun {
                                           gpus: (o["gpus"] as? Int) ?? 0, labels: o["labels"] as? [String] ?? [],
                                           spread: (o["spread"] as? Bool) ?? false)
                 jobs[id] = Job(id: id, user: uid, submit: t, request: req, estimate: try int("estimate_us"),
-                               runtime: (o["runtime_us"] as? NSNumber)?.int64Value ?? 0,
+                               runtime: o["runtime_us"] == nil ? 0 : try int("runtime_us"),
                                priority: (o["priority"] as? Int) ?? 0, dependencies: o["after"] as? [Int] ?? [])
                 jobOrder.append(id)
             case "started":
@@ -162,12 +167,17 @@ extension TraceRun {
                     throw TraceError("\(name):\(k + 1): 'nodes' must be a list of [node, cpus, memory_mb, gpus]")
                 }
                 var ns: [NodeID] = []
+                var cpus = 0
                 for s in slices {
+                    guard s.count == 4, s.allSatisfy({ (0...maxAmount).contains($0) }) else {
+                        throw TraceError("\(name):\(k + 1): 'nodes' entry \(s) is not [node, cpus, memory_mb, gpus] with each in 0...\(maxAmount)")
+                    }
                     guard let n = nodeIndex[s[0]] else { throw TraceError("\(name):\(k + 1): node \(s[0]) was never joined") }
                     ns.append(n)
+                    cpus += s[1]
                 }
                 starts[j, default: []].append((t, ns))
-                startAlloc[j] = (t, slices.reduce(0) { $0 + ($1.count > 1 ? $1[1] : 0) })
+                startAlloc[j] = (t, cpus)
                 if version < 2 || header["source"] as? String != "live" {
                     let ready = ([jobs[j]!.submit] + ns.map { max(lastEndOnNode[$0] ?? .min, joinedAt[$0] ?? .min) }).max()!
                     delays.append(max(0, t - ready))
@@ -231,6 +241,25 @@ extension TraceRun {
                         observed: observed.values.sorted { $0.id < $1.id }, starts: starts,
                         leaseExpiries: leaseExpiries, requeues: requeues, withdrawals: withdrawals,
                         closingDepartures: nodeEvents.count - kept.count, lines: lines.count, perJobDelays: liveV2,
-                        dispatchDelay: delays.isEmpty ? 0 : delays.reduce(0, +) / Micros(delays.count))
+                        dispatchDelay: mean(delays))
+    }
+
+    /// Largest time a trace may carry, in µs (`Time.maxSeconds`): differences of two times
+    /// cannot overflow.
+    static let maxInstant = Instant(Time.maxSeconds) * Time.second
+    /// Largest node number or slice amount (cpus, MiB, GPUs) in a `started` event.
+    static let maxAmount = 1 << 40
+
+    /// ⌊Σ xs / n⌋ for non-negative `xs`, without overflowing however many there are: the sum
+    /// of quotients plus the sum of remainders divided by n.
+    static func mean(_ xs: [Micros]) -> Micros {
+        guard !xs.isEmpty else { return 0 }
+        let n = Micros(xs.count)
+        var quotients: Micros = 0, remainders: Micros = 0
+        for x in xs {
+            quotients += x / n
+            remainders += x % n
+        }
+        return quotients + remainders / n
     }
 }

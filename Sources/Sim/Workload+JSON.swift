@@ -97,6 +97,9 @@ extension Workload {
         for (i, n) in f.nodes.enumerated() {
             let count = n.count ?? 1
             guard count >= 1 else { throw WorkloadError("\(name): nodes[\(i)].count must be at least 1") }
+            guard count <= Workload.maxNodes - nodes.count else {
+                throw WorkloadError("\(name): nodes[\(i)].count is \(count); a workload has at most \(Workload.maxNodes) nodes")
+            }
             guard n.cpus >= 1 else { throw WorkloadError("\(name): nodes[\(i)].cpus must be at least 1") }
             guard (n.memory_mb ?? 0) >= 0, (n.gpus ?? 0) >= 0 else {
                 throw WorkloadError("\(name): nodes[\(i)] has negative memory_mb or gpus")
@@ -144,16 +147,19 @@ extension Workload {
                 throw WorkloadError("\(name): jobs[\(i)] has a negative submit or runtime")
             }
             guard (j.estimate ?? 1) > 0 else { throw WorkloadError("\(name): jobs[\(i)].estimate must be positive") }
+            guard let submit = Time.micros(seconds: j.submit), let rt = Time.micros(seconds: j.runtime),
+                  let est = Time.micros(seconds: j.estimate ?? 0) else {
+                throw WorkloadError("\(name): jobs[\(i)] has a submit, runtime or estimate beyond \(Report.number(Time.maxSeconds)) s")
+            }
             let spread = j.spread ?? false
             guard !(spread && (j.gpus ?? 0) > 0) else {
                 throw WorkloadError("\(name): jobs[\(i)] is spread over nodes and asks for GPUs; GPU jobs must fit one node")
             }
-            let rt = Micros((j.runtime * Double(Time.second)).rounded())
             jobs.append(Job(id: id, user: intern(j.user ?? "default"), group: j.group ?? 0,
-                            submit: Instant((j.submit * Double(Time.second)).rounded()),
+                            submit: submit,
                             request: ResourceRequest(cpus: j.cpus, memoryMB: j.memory_mb ?? 0, gpus: j.gpus ?? 0,
                                                      labels: j.labels ?? [], spread: spread),
-                            estimate: j.estimate.map { Micros(($0 * Double(Time.second)).rounded()) } ?? max(rt, 1),
+                            estimate: j.estimate == nil ? max(rt, 1) : est,
                             runtime: rt, priority: j.priority ?? 0, dependencies: j.after ?? []))
         }
         for (i, j) in jobs.enumerated() {
@@ -167,7 +173,10 @@ extension Workload {
             guard let k = NodeEvent.Kind(rawValue: e.event) else {
                 throw WorkloadError("\(name): node_events[\(i)].event is '\(e.event)'; expected lost, returned or draining")
             }
-            events.append(NodeEvent(time: Instant((e.t * Double(Time.second)).rounded()), node: n, kind: k))
+            guard let t = Time.micros(seconds: e.t) else {
+                throw WorkloadError("\(name): node_events[\(i)].t is \(Report.number(e.t)); expected at most \(Report.number(Time.maxSeconds)) s")
+            }
+            events.append(NodeEvent(time: t, node: n, kind: k))
         }
         return Workload(name: f.name ?? name, jobs: jobs, users: users, nodes: nodes, nodeEvents: events,
                         shares: shares, killAtEstimate: f.kill_at_estimate ?? false)

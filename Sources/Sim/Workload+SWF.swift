@@ -11,6 +11,9 @@ extension Workload {
     /// estimate = field 9 when > 0, else the runtime (field 4). Jobs with a negative runtime or
     /// no processors are dropped and counted. Jobs are rigid and may span nodes (`spread`).
     /// Memory (field 10) is not used: SWF clusters have no memory capacity.
+    /// Times (fields 2, 4, 9) must be within `Time.maxSeconds`, job, user and group numbers
+    /// within ±10¹⁵, processors and the cluster the header implies within `maxNodes`; a line
+    /// outside these is an error naming the line and field, not a trap.
     public static func readSWF(path: String) throws -> Workload {
         guard FileManager.default.fileExists(atPath: path) else {
             throw WorkloadError("\(path): no such file")
@@ -84,6 +87,10 @@ extension Workload {
                 guard count == 18 else {
                     throw WorkloadError("\(name):\(lineNo): expected 18 fields, found \(count)")
                 }
+                // The fields converted below must fit what they become (microseconds, Int).
+                for (k, limit, what) in swfLimits where abs(fields[k]) > limit {
+                    throw WorkloadError("\(name):\(lineNo): field \(k + 1) (\(what)) is \(Report.number(fields[k])); expected at most \(Int64(limit))")
+                }
                 let runtime = fields[3]
                 let procs = fields[7] > 0 ? fields[7] : fields[4]
                 if runtime < 0 { dropped["negative runtime", default: 0] += 1; continue }
@@ -102,24 +109,35 @@ extension Workload {
             // Some traces repeat job numbers; ids must be unique: use the line order instead.
             for k in jobs.indices { jobs[k].id = k + 1 }
         }
-        let nodes: [NodeSpec]
+        let count: Int, perNode: Int
         switch (maxNodes, maxProcs) {
         case let (n?, p?) where n > 0 && p >= n && p % n == 0:
-            nodes = (0..<n).map { NodeSpec(name: "n\($0)", capacity: Resources(cpus: p / n)) }
+            (count, perNode) = (n, p / n)
         case let (n?, p?) where n > 0 && p > n:
             // Nodes of different sizes (MaxProcs not a multiple of MaxNodes): every processor
             // is kept, as one-processor nodes (SWF jobs are rigid and may span nodes).
-            nodes = (0..<p).map { NodeSpec(name: "n\($0)", capacity: Resources(cpus: 1)) }
+            (count, perNode) = (p, 1)
         case let (n?, _) where n > 0:
-            nodes = (0..<n).map { NodeSpec(name: "n\($0)", capacity: Resources(cpus: 1)) }
+            (count, perNode) = (n, 1)
         case let (_, p?) where p > 0:
-            nodes = (0..<p).map { NodeSpec(name: "n\($0)", capacity: Resources(cpus: 1)) }
+            (count, perNode) = (p, 1)
         default:
-            let p = jobs.map(\.request.cpus).max() ?? 1
-            nodes = (0..<p).map { NodeSpec(name: "n\($0)", capacity: Resources(cpus: 1)) }
+            (count, perNode) = (jobs.map(\.request.cpus).max() ?? 1, 1)
         }
+        guard count <= Workload.maxNodes else {
+            throw WorkloadError("\(name): the header (MaxNodes \(maxNodes.map(String.init) ?? "absent"), MaxProcs \(maxProcs.map(String.init) ?? "absent")) "
+                                + "makes \(count) nodes; deborgen simulates at most \(Workload.maxNodes)")
+        }
+        let nodes = (0..<count).map { NodeSpec(name: "n\($0)", capacity: Resources(cpus: perNode)) }
         return Workload(name: name, jobs: jobs, users: users, nodes: nodes, dropped: dropped)
     }
+
+    /// (field index, largest magnitude, name) for the SWF fields the reader converts.
+    private static let swfLimits: [(Int, Double, String)] = [
+        (0, 1e15, "job number"), (1, Time.maxSeconds, "submit time"), (3, Time.maxSeconds, "run time"),
+        (4, Double(maxNodes), "allocated processors"), (7, Double(maxNodes), "requested processors"),
+        (8, Time.maxSeconds, "requested time"), (11, 1e15, "user id"), (12, 1e15, "group id"),
+    ]
 
     /// Parses a decimal number (optional sign, digits, optional fraction) without allocating.
     private static func parseNumber(_ b: UnsafeBufferPointer<UInt8>, _ lo: Int, _ hi: Int) -> Double? {

@@ -71,6 +71,12 @@ public struct Workload: Sendable {
         return w
     }
 
+    /// The most nodes a workload file may describe: more than any trace in the Parallel
+    /// Workloads Archive needs (the largest, ANL Intrepid, has 163,840 processors). Readers
+    /// refuse more with an error: a few header bytes must not make a reader allocate and build
+    /// millions of nodes (fuzzing found a 23-byte SWF file that took seconds to read).
+    public static let maxNodes = 200_000
+
     /// Total processors over all nodes.
     public var processors: Int { nodes.reduce(0) { $0 + $1.capacity.cpus } }
 

@@ -35,6 +35,12 @@ struct ShutdownTests {
             c.shutdown()
         }
         try await c.start(workers: 1)
+        // The coordinator knows the node once it has committed the registration; the worker
+        // knows only when the answer arrives. Freeze the coordinator after that, or (on a
+        // loaded machine) the worker stops as one that never registered.
+        let deadline = Date().addingTimeInterval(30)
+        while !c.workerLog("w1").contains("registered as node") && Date() < deadline { try await Task.sleep(nanoseconds: 50_000_000) }
+        #expect(c.workerLog("w1").contains("registered as node"), "\(c.logs())")
         let co = try #require(c.coordinator)
         kill(co.processIdentifier, SIGSTOP)
         try await Task.sleep(nanoseconds: 1_500_000_000)

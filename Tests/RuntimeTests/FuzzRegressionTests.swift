@@ -1,0 +1,39 @@
+import Foundation
+import Runtime
+import Testing
+
+/// Request bodies kept from fuzzing (scripts/fuzz.sh): crash inputs (`fuzz/regressions/request/`)
+/// the seeds and the minimized corpus (`fuzz/corpus/request/`) go through every `APIRequest` decoder, as
+/// the fuzz target does: each is accepted or refused with an `APIError`, and what a decoder
+/// canonicalizes reads back as itself.
+@Suite struct FuzzRegressionTests {
+    static func inputs(_ target: String) -> [(name: String, data: Data)] {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../fuzz")
+        return ["regressions", "seeds", "corpus"].flatMap { kind -> [(name: String, data: Data)] in
+            let dir = root.appendingPathComponent("\(kind)/\(target)").standardizedFileURL.path
+            let files = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
+            return files.compactMap { f in FileManager.default.contents(atPath: "\(dir)/\(f)").map { ("\(kind)/\(target)/\(f)", $0) } }
+        }
+    }
+
+    @Test("fuzz inputs: request bodies, paths and headers") func requests() {
+        let inputs = Self.inputs("request")
+        #expect(inputs.count > 9)
+        for (name, data) in inputs {
+            for r in APIRequest.allCases {
+                let canonical: JSON?
+                do { canonical = try r.decode(data) } catch {
+                    #expect(error is APIError, "\(name) \(r.rawValue): \(error)")
+                    continue
+                }
+                guard let canonical else { continue }
+                do {
+                    let again = try r.decode(Data(canonical.text.utf8))
+                    #expect(again?.text == canonical.text, "\(name) \(r.rawValue)")
+                } catch {
+                    Issue.record("\(name) \(r.rawValue): canonical form \(canonical.text) refused: \(error)")
+                }
+            }
+        }
+    }
+}
