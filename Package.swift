@@ -60,10 +60,12 @@ let package = Package(
         // --sanitize=fuzzer; the normal build gets a replay tool).
         .executableTarget(name: "deborgen-fuzz", dependencies: ["Sim", "Bench", "Runtime"]),
         .testTarget(name: "PoliciesTests", dependencies: ["Policies", "Sim"]),
-        .testTarget(name: "SimTests", dependencies: ["Policies", "Sim"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["Policies", "Sim", "Runtime", "CSQLite"]),
+        // The fuzz inputs' reader, shared by the suites that replay them (not a product).
+        .target(name: "FuzzInputs", path: "Tests/FuzzInputs"),
+        .testTarget(name: "SimTests", dependencies: ["Policies", "Sim", "FuzzInputs"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Policies", "Sim", "Runtime", "CSQLite", "FuzzInputs"]),
         .testTarget(name: "WorkerTests", dependencies: ["Runtime", "Policies", "Sim"]),
-        .testTarget(name: "BenchTests", dependencies: ["Bench", "Policies", "Sim"]),
+        .testTarget(name: "BenchTests", dependencies: ["Bench", "Policies", "Sim", "FuzzInputs"]),
     ],
     swiftLanguageModes: [.v6]
 )

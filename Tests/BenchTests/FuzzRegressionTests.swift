@@ -1,19 +1,13 @@
 @testable import Bench
 import Foundation
+import FuzzInputs
 import Policies
 import Testing
 
 /// Experiment files kept from fuzzing (scripts/fuzz.sh): crash inputs (`fuzz/regressions/experiment/`),
 /// the seeds and the minimized corpus parse or are refused, never trap.
 @Suite struct FuzzRegressionTests {
-    static func inputs(_ target: String) -> [(name: String, data: Data)] {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../fuzz")
-        return ["regressions", "seeds", "corpus"].flatMap { kind -> [(name: String, data: Data)] in
-            let dir = root.appendingPathComponent("\(kind)/\(target)").standardizedFileURL.path
-            let files = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
-            return files.compactMap { f in FileManager.default.contents(atPath: "\(dir)/\(f)").map { ("\(kind)/\(target)/\(f)", $0) } }
-        }
-    }
+    static func inputs(_ target: String) -> [(name: String, data: Data)] { fuzzInputs(target) }
 
     @Test("fuzz inputs: experiment files") func experiment() {
         let inputs = Self.inputs("experiment")

@@ -1,4 +1,5 @@
 import Foundation
+import FuzzInputs
 import Runtime
 import Testing
 
@@ -7,14 +8,7 @@ import Testing
 /// the fuzz target does: each is accepted or refused with an `APIError`, and what a decoder
 /// canonicalizes reads back as itself.
 @Suite struct FuzzRegressionTests {
-    static func inputs(_ target: String) -> [(name: String, data: Data)] {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../fuzz")
-        return ["regressions", "seeds", "corpus"].flatMap { kind -> [(name: String, data: Data)] in
-            let dir = root.appendingPathComponent("\(kind)/\(target)").standardizedFileURL.path
-            let files = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
-            return files.compactMap { f in FileManager.default.contents(atPath: "\(dir)/\(f)").map { ("\(kind)/\(target)/\(f)", $0) } }
-        }
-    }
+    static func inputs(_ target: String) -> [(name: String, data: Data)] { fuzzInputs(target) }
 
     @Test("fuzz inputs: request bodies, paths and headers") func requests() {
         let inputs = Self.inputs("request")

@@ -1,4 +1,5 @@
 import Foundation
+import FuzzInputs
 import Policies
 @testable import Sim
 import Testing
@@ -8,14 +9,7 @@ import Testing
 /// must give a workload or the reader's own error, never a trap. Each finding also has its
 /// error message checked.
 @Suite struct FuzzRegressionTests {
-    static func inputs(_ target: String) -> [(name: String, data: Data)] {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../fuzz")
-        return ["regressions", "seeds", "corpus"].flatMap { kind -> [(name: String, data: Data)] in
-            let dir = root.appendingPathComponent("\(kind)/\(target)").standardizedFileURL.path
-            let files = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
-            return files.compactMap { f in FileManager.default.contents(atPath: "\(dir)/\(f)").map { ("\(kind)/\(target)/\(f)", $0) } }
-        }
-    }
+    static func inputs(_ target: String) -> [(name: String, data: Data)] { fuzzInputs(target) }
 
     static func regression(_ target: String, _ file: String) throws -> Data {
         try #require(inputs(target).first { $0.name == "regressions/\(target)/\(file)" }?.data)
