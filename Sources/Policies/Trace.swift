@@ -93,25 +93,41 @@ extension TraceEvent {
     }
 }
 
-/// A JSON string literal for `s` (RFC 8259 escaping).
+/// A JSON string literal for `s` (RFC 8259 escaping). Most strings need no escape: those are
+/// quoted as they are, in one allocation.
 public func jsonString(_ s: String) -> String {
-    var out = "\""
-    out.reserveCapacity(s.utf8.count + 2)
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if u.value < 0x20 {
-                let h = String(u.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-            } else {
-                out.unicodeScalars.append(u)
+    guard s.utf8.contains(where: needsJSONEscape) else { return "\"" + s + "\"" }
+    var out: [UInt8] = []
+    out.reserveCapacity(s.utf8.count + 16)
+    appendJSONString(s, to: &out)
+    return String(decoding: out, as: UTF8.self)
+}
+
+@inline(__always) func needsJSONEscape(_ c: UInt8) -> Bool { c == 0x22 || c == 0x5C || c < 0x20 }
+
+/// Appends `s` as a JSON string literal to UTF-8 bytes: `\"`, `\\`, `\n`, `\r`, `\t`, and
+/// `\u00xx` for the other control characters; everything else, multi-byte characters included,
+/// is copied as it is.
+public func appendJSONString(_ s: String, to out: inout [UInt8]) {
+    out.append(0x22)
+    var s = s
+    s.withUTF8 { u in
+        var run = 0
+        for i in 0..<u.count where needsJSONEscape(u[i]) {
+            if run < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: u[run..<i])) }
+            run = i + 1
+            switch u[i] {
+            case 0x22: out.append(contentsOf: [0x5C, 0x22])
+            case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
+            case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+            case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+            case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+            default:
+                let c = u[i], hex: (UInt8) -> UInt8 = { $0 < 10 ? 0x30 + $0 : 0x57 + $0 }
+                out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex(c >> 4), hex(c & 15)])
             }
         }
+        if run < u.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: u[run...])) }
     }
-    return out + "\""
+    out.append(0x22)
 }

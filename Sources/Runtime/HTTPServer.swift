@@ -10,7 +10,9 @@ enum HTTP {
     static func json(_ status: HTTPResponse.Status, _ body: JSON) -> Response {
         var h = HTTPFields()
         h[.contentType] = "application/json"
-        return Response(status: status, headers: h, body: .init(byteBuffer: ByteBuffer(string: body.text + "\n")))
+        var bytes = body.bytes
+        bytes.append(0x0A)
+        return Response(status: status, headers: h, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
     static func error(_ e: APIError) -> Response {

@@ -34,35 +34,40 @@ public indirect enum JSON: Sendable, Equatable {
         return nil
     }
 
-    public var text: String {
-        var s = ""
-        render(into: &s)
-        return s
+    public var text: String { String(decoding: bytes, as: UTF8.self) }
+
+    /// The rendered UTF-8 bytes (what a response body or a stored row holds).
+    public var bytes: [UInt8] {
+        var b: [UInt8] = []
+        b.reserveCapacity(512)
+        render(into: &b)
+        return b
     }
 
-    public func render(into s: inout String) {
+    /// Renders into UTF-8 bytes: appending bytes costs a fraction of appending small strings.
+    public func render(into b: inout [UInt8]) {
         switch self {
-        case .null: s += "null"
-        case .bool(let b): s += b ? "true" : "false"
-        case .int(let i): s += String(i)
-        case .double(let d): s += d.isFinite ? "\(d)" : "null"
-        case .string(let t): s += jsonQuoted(t)
+        case .null: b.append(contentsOf: "null".utf8)
+        case .bool(let v): b.append(contentsOf: (v ? "true" : "false").utf8)
+        case .int(let i): b.append(contentsOf: String(i).utf8)
+        case .double(let d): b.append(contentsOf: (d.isFinite ? "\(d)" : "null").utf8)
+        case .string(let t): appendJSONString(t, to: &b)
         case .array(let a):
-            s += "["
+            b.append(UInt8(ascii: "["))
             for (i, v) in a.enumerated() {
-                if i > 0 { s += "," }
-                v.render(into: &s)
+                if i > 0 { b.append(UInt8(ascii: ",")) }
+                v.render(into: &b)
             }
-            s += "]"
+            b.append(UInt8(ascii: "]"))
         case .object(let kv):
-            s += "{"
+            b.append(UInt8(ascii: "{"))
             for (i, (k, v)) in kv.enumerated() {
-                if i > 0 { s += "," }
-                s += jsonQuoted(k)
-                s += ":"
-                v.render(into: &s)
+                if i > 0 { b.append(UInt8(ascii: ",")) }
+                appendJSONString(k, to: &b)
+                b.append(UInt8(ascii: ":"))
+                v.render(into: &b)
             }
-            s += "}"
+            b.append(UInt8(ascii: "}"))
         }
     }
 
@@ -73,8 +78,6 @@ public indirect enum JSON: Sendable, Equatable {
     public static func ints(_ v: [Int]) -> JSON { .array(v.map { .int($0) }) }
 }
 
-/// JSON string literal (RFC 8259 escaping): the engine's trace writer's, so both agree.
-func jsonQuoted(_ s: String) -> String { jsonString(s) }
 
 private struct AnyKey: CodingKey {
     var stringValue: String
