@@ -31,7 +31,7 @@ public struct CellResult: Sendable, Hashable {
         var sim = Simulator(workload: w, policy: policy, halfLife: e.halfLife)
         let meter = cluster.hasPower ? EnergyMeter(nodes: w.nodes, price: cluster.price) : nil
         sim.trace = meter
-        let r = sim.run()
+        let r = try sim.run()
         return CellResult(result: r, workload: w, energy: meter)
     }
 

@@ -72,7 +72,7 @@ extension Experiment {
                 var sim = Simulator(workload: w, policy: try PolicyCatalog.make(p, options: policyOptions), halfLife: halfLife)
                 sim.trace = nil
                 h.add(p)
-                h.add(Report.jobsCSV(sim.run()))
+                h.add(Report.jobsCSV(try sim.run()))
             }
         }
         return h.hex

@@ -87,8 +87,8 @@ public struct ClusterState: Sendable {
 
     /// A node that was down comes back (same id, same spec).
     public mutating func nodeReturned(_ id: NodeID, now: Instant) throws(EngineError) {
-        version &+= 1
         guard nodes.indices.contains(id) else { throw .unknownNode(id) }
+        version &+= 1
         if nodes[id].status == .down { liveCapacityCPUs += nodes[id].spec.capacity.cpus }
         setStatus(id, .up)
     }
@@ -117,8 +117,8 @@ public struct ClusterState: Sendable {
 
     /// Marks a node draining (no new work) or up again.
     public mutating func setDraining(_ id: NodeID, _ draining: Bool) throws(EngineError) {
-        version &+= 1
         guard nodes.indices.contains(id) else { throw .unknownNode(id) }
+        version &+= 1
         guard nodes[id].status != .down else { return }
         setStatus(id, draining ? .draining : .up)
     }
@@ -126,8 +126,8 @@ public struct ClusterState: Sendable {
     /// A node is gone. Jobs running on it are removed from `running` and returned: the caller
     /// requeues them (`requeue`) or records them failed. O(running).
     public mutating func nodeLost(_ id: NodeID, now: Instant) throws(EngineError) -> [RunningJob] {
-        version &+= 1
         guard nodes.indices.contains(id) else { throw .unknownNode(id) }
+        version &+= 1
         if nodes[id].status != .down { liveCapacityCPUs -= nodes[id].spec.capacity.cpus }
         setStatus(id, .down)
         let victims = running.values.filter { r in r.allocation.slices.contains { $0.node == id } }
@@ -329,8 +329,8 @@ public struct ClusterState: Sendable {
     /// A running job ended. Returns its record. O(slices).
     @discardableResult
     public mutating func finish(_ id: JobID, status: JobStatus, now: Instant) throws(EngineError) -> RunningJob {
-        version &+= 1
         guard let r = running[id] else { throw .notRunning(id) }
+        version &+= 1
         release(r, now: now)
         if keepAllOutcomes || watched.contains(id) { outcomes[id] = status }
         return r
@@ -342,8 +342,8 @@ public struct ClusterState: Sendable {
     /// outcome (`recordOutcome`). O(slices).
     @discardableResult
     public mutating func interrupt(_ id: JobID, now: Instant) throws(EngineError) -> RunningJob {
-        version &+= 1
         guard let r = running[id] else { throw .notRunning(id) }
+        version &+= 1
         release(r, now: now)
         return r
     }

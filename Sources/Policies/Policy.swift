@@ -51,6 +51,12 @@ public enum PendingReason: Hashable, Sendable, CustomStringConvertible {
 public struct StartDecision: Sendable, Hashable {
     public var job: JobID
     public var allocation: Allocation
+
+    /// Policies outside this module (a researcher's own) build their decisions too.
+    public init(job: JobID, allocation: Allocation) {
+        self.job = job
+        self.allocation = allocation
+    }
 }
 
 /// What a policy decided in one pass.

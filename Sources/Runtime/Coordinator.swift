@@ -88,8 +88,13 @@ public actor Coordinator {
     /// (a policy bug) changes nothing and is logged; the operation itself stands.
     func schedule(_ now: Instant) {
         do { try core.measuredSchedule(now: now, ops: ops) } catch {
-            FileHandle.standardError.write(Data("deborgen coordinator: scheduling pass failed: \(error)\n".utf8))
+            log("scheduling pass failed: \(error)")
         }
+    }
+
+    /// A line on standard error, for the operator: what failed inside the coordinator.
+    nonisolated func log(_ message: String) {
+        FileHandle.standardError.write(Data("deborgen coordinator: \(message)\n".utf8))
     }
 
     /// Stops the database (after the server has stopped): waits for pending writes first.
@@ -180,9 +185,11 @@ public actor Coordinator {
         _ = core.takeChanges()
         pending = []
         let now = nextInstant()
-        if let snap = try? store.snapshot(), let c = try? CoordinatorCore(config: options.config, snapshot: snap, now: now) {
-            core = c
+        do {
+            core = try CoordinatorCore(config: options.config, snapshot: try store.snapshot(), now: now)
             schedule(now)
+        } catch {
+            log("cannot rebuild the state from the database after a failed write (\(error)); serving the state in memory")
         }
     }
 
@@ -313,50 +320,6 @@ public actor Coordinator {
         return try files.artifactPath(job: id, name: name)
     }
 
-    // MARK: nodes
-
-    public func register(_ proposal: NodeRecord, by who: Principal) async throws -> JSON {
-        let n = try await perform { try $0.register(proposal, by: who, now: $1) }
-        return .object([("node_id", .int(n.id)), ("heartbeat_interval_s", .double(Time.toSeconds(options.config.heartbeatInterval))),
-                        ("lease_s", .double(Time.toSeconds(options.config.lease)))])
-    }
-
-    public func heartbeat(_ id: Int, running: [String], by who: Principal) async throws -> JSON {
-        let (state, cancel) = try await perform { try $0.heartbeat(id, running: running, by: who, now: $1) }
-        return .object([("state", .string(state.rawValue)), ("cancel_attempts", .strings(cancel))])
-    }
-
-    public func drain(_ id: Int, by who: Principal) async throws -> JSON {
-        let n = try await perform { try $0.drain(id, by: who, now: $1) }
-        return .object([("node_id", .int(n.id)), ("state", .string(n.state.rawValue))])
-    }
-
-    public func unregister(_ id: Int, by who: Principal) async throws {
-        try await perform { try $0.unregister(id, by: who, now: $1) }
-    }
-
-    public func nodes(by who: Principal) async throws -> JSON {
-        try await commit()
-        try require(who, [.admin, .submitter, .reader], "list nodes")
-        return .object([("nodes", .array(core.nodes.map { n in
-            APIModels.nodeJSON(n, free: n.state == .up || n.state == .draining ? core.cluster.nodes[n.id].free : .zero,
-                               running: core.runningJobs(on: n.id))
-        }))])
-    }
-
-    /// Long-poll: a grant as soon as the policy starts something on this node, or nil after
-    /// `waitS` seconds (or at shutdown).
-    public func claim(_ id: Int, waitS: Int, by who: Principal) async throws -> JSON? {
-        let deadline = ContinuousClock.now + .seconds(min(max(waitS, 0), options.maxClaimWait))
-        while true {
-            if let g = try await perform({ try $0.claim(id, by: who, now: $1) }) { return grantJSON(g) }
-            if shuttingDown || ContinuousClock.now >= deadline { return nil }
-            // Woken by any change (a pass may have offered this node work); the reaper's tick
-            // runs the passes that node hours and withdrawn offers need.
-            await wait(until: deadline)
-        }
-    }
-
     // MARK: attempts
 
     public func renew(_ aid: String, by who: Principal) async throws -> JSON {
@@ -432,7 +395,9 @@ public actor Coordinator {
     /// One reaper step (see `CoordinatorCore.tick`).
     public func tick() async {
         guard !closed else { return }
-        try? await perform { core, now in core.tick(now: now) }
+        do { try await perform { core, now in try core.tick(now: now) } } catch {
+            log("reaper step failed: \(error)")
+        }
         sampleIfDue()
     }
 
@@ -443,29 +408,8 @@ public actor Coordinator {
 
     /// Read access to the core (tests).
     public func inspect<T: Sendable>(_ f: (CoordinatorCore) -> T) -> T { f(core) }
-}
 
-/// The database's writing connection on its own thread: one transaction at a time, in order.
-final class BatchWriter: @unchecked Sendable {
-    // Only touched on `queue`.
-    private let store: Store
-    private let queue = DispatchQueue(label: "deborgen.coordinator.writer")
-
-    init(_ store: Store) { self.store = store }
-
-    /// Applies one batch in one transaction; nil on success.
-    func write(_ batch: [Change]) async -> (any Error)? {
-        await withCheckedContinuation { (c: CheckedContinuation<(any Error)?, Never>) in
-            queue.async {
-                do {
-                    try self.store.apply(batch)
-                    c.resume(returning: nil)
-                } catch {
-                    c.resume(returning: error)
-                }
-            }
-        }
-    }
-
-    func close() { queue.sync { store.close() } }
+    /// Changes the core behind its operations' backs (tests that put it out of step with the
+    /// engine, to see an internal error answered).
+    func alterCore(_ f: (inout CoordinatorCore) throws -> Void) rethrows { try f(&core) }
 }

@@ -5,25 +5,25 @@ extension CoordinatorCore {
     /// expire), expires attempts past their lease, fails attempts running well past their
     /// timeout, and traces pending reasons that changed. Deterministic: nodes and attempts are
     /// visited in id order.
-    public mutating func tick(now: Instant) {
+    public mutating func tick(now: Instant) throws {
         for id in nodes.indices where nodes[id].state == .up || nodes[id].state == .draining {
             guard now - nodes[id].lastHeartbeatAt > config.lease else { continue }
-            let victims = (try? cluster.nodeLost(id, now: now)) ?? []
+            let victims = try engine("node \(id) lost (no heartbeat)") { try $0.nodeLost(id, now: now) }
             nodes[id].state = .lost
             changes.append(.node(nodes[id]))
             trace(.nodeLost(node: id), now)
             for v in victims {
-                if let aid = runningAttempt[v.job.id] { expire(aid, .nodeLost, now, engineReleased: true) } else { requeueOffer(v.job, now) }
+                if let aid = runningAttempt[v.job.id] { try expire(aid, .nodeLost, now, engineReleased: true) } else { requeueOffer(v.job, now) }
             }
         }
         for job in runningAttempt.keys.sorted() {
             guard let aid = runningAttempt[job], let a = attempts[aid] else { continue }
             if a.leaseExpiresAt < now {
-                expire(aid, .leaseExpired, now)
+                try expire(aid, .leaseExpired, now)
             } else if now > a.startedAt + Time.seconds(Int64(jobs[job - 1].spec.timeoutS)) + config.lease {
                 // The worker should have killed it and reported a timeout: stop waiting.
+                _ = try engine("ending job \(job) past its timeout") { try $0.finish(job, status: .timeout, now: now) }
                 endAttempt(aid, .timeout, now)
-                _ = try? cluster.finish(job, status: .timeout, now: now)
                 end(job, .failed, JobResult(status: .failed, reason: "timeout", exitCode: nil, cancelledBy: nil,
                                             detail: "ran past timeout_s without a report"), now)
                 trace(.finished(job: job, attempt: a.number, status: .timeout, exitCode: nil), now)

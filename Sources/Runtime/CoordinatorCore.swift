@@ -120,8 +120,8 @@ public struct CoordinatorCore: Sendable {
             guard n.id == nodes.count else { throw APIError.internalError("node ids are not dense at \(n.id)") }
             let id = cluster.nodeJoined(n.spec, now: now)
             switch n.state {
-            case .lost, .gone: _ = try? cluster.nodeLost(id, now: now)
-            case .draining: try? cluster.setDraining(id, true)
+            case .lost, .gone: _ = try engine("restoring node \(id) as \(n.state.rawValue)") { try $0.nodeLost(id, now: now) }
+            case .draining: try engine("restoring node \(id) as draining") { try $0.setDraining(id, true) }
             case .up: break
             }
             n.lastHeartbeatAt = now
@@ -269,8 +269,8 @@ public struct CoordinatorCore: Sendable {
         } else if j.state == .queued {
             cluster.dequeue(id, status: .cancelled)
         } else if let aid = runningAttempt[id] {
+            _ = try engine("cancelling running job \(id)") { try $0.finish(id, status: .cancelled, now: now) }
             endAttempt(aid, .cancelled, now)
-            _ = try? cluster.finish(id, status: .cancelled, now: now)
         }
         end(id, .cancelled, result, now)
         trace(.cancelled(job: id, by: who.name), now)
@@ -330,139 +330,6 @@ public struct CoordinatorCore: Sendable {
         }
     }
 
-    // MARK: nodes
-
-    /// The node if `who` may act on it: admins on any, workers on their own.
-    func ownedNode(_ id: NodeID, _ who: Principal) throws -> NodeRecord {
-        guard who.role == .admin || who.role == .worker else { throw APIError.forbidden("role \(who.role.rawValue) may not act on nodes") }
-        guard nodes.indices.contains(id) else { throw APIError.notFound("node \(id) does not exist") }
-        if who.role == .worker && nodes[id].ownerTokenID != who.tokenID {
-            throw APIError.forbidden("node \(id) belongs to another worker")
-        }
-        return nodes[id]
-    }
-
-    mutating func touch(_ id: NodeID, _ now: Instant) { nodes[id].lastHeartbeatAt = now }
-
-    /// A lost or gone node is heard from again.
-    mutating func revive(_ id: NodeID, _ now: Instant) {
-        guard nodes[id].state == .lost || nodes[id].state == .gone else { return }
-        try? cluster.nodeReturned(id, now: now)
-        nodes[id].state = .up
-        nodes[id].lastHeartbeatAt = now
-        changes.append(.node(nodes[id]))
-        trace(.nodeReturned(node: id), now)
-    }
-
-    /// Registers a node, or re-attaches to the caller's node of the same name (same id when the
-    /// capabilities are unchanged; otherwise the old node is retired and a new id given).
-    public mutating func register(_ proposed: NodeRecord, by who: Principal, now: Instant) throws -> NodeRecord {
-        guard who.role == .admin || who.role == .worker else { throw APIError.forbidden("role \(who.role.rawValue) may not register nodes") }
-        if let id = nodeByName[proposed.name] {
-            guard nodes[id].ownerTokenID == who.tokenID || who.role == .admin else {
-                throw APIError.conflict("node name '\(proposed.name)' belongs to another worker")
-            }
-            if nodes[id].sameCapabilities(as: proposed) {
-                if nodes[id].state == .draining {
-                    // A fresh registration takes work again.
-                    try? cluster.setDraining(id, false)
-                    nodes[id].state = .up
-                    changes.append(.node(nodes[id]))
-                    trace(.nodeReturned(node: id), now)
-                }
-                revive(id, now)
-                touch(id, now)
-                audit(who, "register", node: nodes[id], detail: "re-attached", now)
-                return nodes[id]
-            }
-            retire(id, now)
-        }
-        var n = proposed
-        n.id = nodes.count
-        n.ownerTokenID = who.tokenID
-        n.state = .up
-        n.registeredAt = now
-        n.lastHeartbeatAt = now
-        let eid = cluster.nodeJoined(n.spec, now: now)
-        precondition(eid == n.id, "engine and coordinator node ids diverged")
-        nodes.append(n)
-        nodeByName[n.name] = n.id
-        changes.append(.node(n))
-        trace(.nodeJoined(node: n.id, spec: n.spec), now)
-        audit(who, "register", node: n, detail: "\(n.cpus) cpus, \(n.memoryMB) MiB, \(n.gpus) gpus", now)
-        return n
-    }
-
-    /// The node leaves for good: its running attempts end and their jobs are requeued.
-    mutating func retire(_ id: NodeID, _ now: Instant) {
-        guard nodes[id].state != .gone else { return }
-        let victims = (try? cluster.nodeLost(id, now: now)) ?? []
-        nodes[id].state = .gone
-        changes.append(.node(nodes[id]))
-        trace(.nodeLost(node: id), now)
-        for v in victims {
-            guard let aid = runningAttempt[v.job.id] else { requeueOffer(v.job, now); continue }
-            endAttempt(aid, .nodeGone, now)
-            retryOrFail(v.job.id, cause: "lease_expired", exitCode: nil, detail: "node \(id) unregistered", now)
-        }
-    }
-
-    /// DELETE /v1/nodes/{id}.
-    public mutating func unregister(_ id: NodeID, by who: Principal, now: Instant) throws {
-        let n = try ownedNode(id, who)
-        retire(id, now)
-        audit(who, "unregister", node: n, now)
-    }
-
-    /// POST /v1/nodes/{id}/drain: no new work.
-    public mutating func drain(_ id: NodeID, by who: Principal, now: Instant) throws -> NodeRecord {
-        let n = try ownedNode(id, who)
-        switch n.state {
-        case .gone, .lost: throw APIError.conflict("node \(id) is \(n.state.rawValue)")
-        case .draining: return n
-        case .up:
-            try? cluster.setDraining(id, true)
-            // Offers the node has not taken go back to the queue: it takes no new work.
-            for o in dispatcher.offers.values.filter({ $0.node == id }).sorted(by: { $0.seq < $1.seq }) {
-                do { _ = try dispatcher.withdraw(o.job, &cluster, now: now) } catch {
-                    throw APIError.internalError("withdrawing the offer of job \(o.job) from draining node \(id): \(error)")
-                }
-                trace(.withdrawn(job: o.job, attempt: jobs[o.job - 1].attempts + 1), now)
-                trace(.requeued(job: o.job), now)
-            }
-            nodes[id].state = .draining
-            changes.append(.node(nodes[id]))
-            trace(.nodeDraining(node: id), now)
-            audit(who, "drain", node: n, now)
-            return nodes[id]
-        }
-    }
-
-    /// POST /v1/nodes/{id}/heartbeat: renews the leases of the listed attempts the node still
-    /// holds and names those it must kill.
-    public mutating func heartbeat(_ id: NodeID, running: [String], by who: Principal, now: Instant) throws -> (state: NodeLifecycle, cancel: [String]) {
-        let n = try ownedNode(id, who)
-        guard n.state != .gone else { throw APIError.conflict("node \(id) was unregistered; register again") }
-        revive(id, now)
-        touch(id, now)
-        var cancel: [String] = []
-        for aid in running {
-            if var a = attempts[aid], a.node == id, a.state == .running {
-                if a.leaseExpiresAt < now {
-                    // Too late: a lease that ran out is not revived (the reaper had not got to it).
-                    expire(aid, .leaseExpired, now)
-                    cancel.append(aid)
-                    continue
-                }
-                a.leaseExpiresAt = now + config.lease
-                attempts[aid] = a
-            } else {
-                cancel.append(aid)
-            }
-        }
-        return (nodes[id].state, cancel)
-    }
-
     // MARK: claims and attempts
 
     /// POST /v1/nodes/{id}/claim: takes this node's oldest offer (decided by the last pass) as a
@@ -471,7 +338,7 @@ public struct CoordinatorCore: Sendable {
         let n = try ownedNode(id, who)
         switch n.state {
         case .gone: throw APIError.conflict("node \(id) was unregistered; register again")
-        case .lost: revive(id, now)
+        case .lost: try revive(id, now)
         case .draining: touch(id, now); return nil
         case .up: break
         }
@@ -532,111 +399,5 @@ public struct CoordinatorCore: Sendable {
         dispatcher.forget(job.id)
         cluster.requeue(job, now: now)
         trace(.requeued(job: job.id), now)
-    }
-
-    /// The attempt if `who` may act for it (admin, or the worker owning its node).
-    func attemptFor(_ aid: String, _ who: Principal) throws -> AttemptRecord {
-        guard who.role == .admin || who.role == .worker else { throw APIError.forbidden("role \(who.role.rawValue) may not act for attempts") }
-        guard let a = attempts[aid] else { throw APIError.notFound("attempt \(aid) does not exist") }
-        if who.role == .worker && nodes[a.node].ownerTokenID != who.tokenID {
-            throw APIError.forbidden("attempt \(aid) runs on another worker's node")
-        }
-        return a
-    }
-
-    /// The attempt if it still holds its lease; an attempt found past its lease expires now
-    /// (the change is kept even though the call answers 409).
-    public mutating func heldAttempt(_ aid: String, by who: Principal, now: Instant) throws -> AttemptRecord {
-        let a = try attemptFor(aid, who)
-        guard a.state == .running else {
-            throw APIError.conflict("attempt \(aid) no longer holds the lease (\(a.state.rawValue))")
-        }
-        if a.leaseExpiresAt < now {
-            expire(aid, .leaseExpired, now)
-            throw APIError.conflict("attempt \(aid) no longer holds the lease (lease_expired)")
-        }
-        return a
-    }
-
-    /// POST /v1/attempts/{aid}/renew.
-    public mutating func renew(_ aid: String, by who: Principal, now: Instant) throws -> Instant {
-        let a = try heldAttempt(aid, by: who, now: now)
-        attempts[aid]!.leaseExpiresAt = now + config.lease
-        touch(a.node, now)
-        return now + config.lease
-    }
-
-    /// An attempt lost its lease or node: the engine releases the job, which is requeued or failed.
-    mutating func expire(_ aid: String, _ state: AttemptState, _ now: Instant, engineReleased: Bool = false) {
-        guard let a = attempts[aid], a.state == .running else { return }
-        endAttempt(aid, state, now)
-        if !engineReleased { _ = try? cluster.interrupt(a.job, now: now) }
-        trace(.leaseExpired(job: a.job, attempt: a.number), now)
-        let why = state == .nodeLost ? "node \(a.node) stopped heartbeating" : "lease expired"
-        retryOrFail(a.job, cause: "lease_expired", exitCode: nil, detail: why, now)
-    }
-
-    /// Outcomes that end a job without a retry, with the detail given when the worker sent none.
-    static let limitOutcomes = ["timeout": "killed after timeout_s",
-                                "memory_exceeded": "used more memory than memory_mb",
-                                "disk_exceeded": "wrote more than the workspace quota"]
-
-    /// POST /v1/attempts/{aid}/result. Idempotent for an identical repeated report; 409 for a
-    /// different one, or for an attempt that no longer holds the lease.
-    public mutating func report(_ aid: String, _ r: AttemptReport, by who: Principal, now: Instant) throws -> LiveJob {
-        let prior = try attemptFor(aid, who)
-        if let prev = prior.report {
-            guard prev == r else { throw APIError.conflict("attempt \(aid) already reported a different result") }
-            return jobs[prior.job - 1]
-        }
-        var a = try heldAttempt(aid, by: who, now: now)
-        let id = a.job
-        a.report = r
-        a.endedAt = now
-        runningAttempt[id] = nil
-        if r.outcome == "exited" && r.exitCode == 0 {
-            a.state = .succeeded
-            _ = try? cluster.finish(id, status: .succeeded, now: now)
-            end(id, .succeeded, JobResult(status: .succeeded, reason: "exit_code", exitCode: 0, cancelledBy: nil, detail: r.detail), now)
-            if let fp = jobs[id - 1].spec.fingerprint {
-                let key = jobs[id - 1].user + "\u{0}" + fp
-                if resultCache[key] == nil { resultCache[key] = id }
-            }
-            attempts[aid] = a
-            changes.append(.attempt(a))
-            trace(.finished(job: id, attempt: a.number, status: .succeeded, exitCode: 0), now)
-        } else if let limit = Self.limitOutcomes[r.outcome] {
-            // A limit the job ran into (time, memory, disk): not retried, since another attempt
-            // with the same limits ends the same way.
-            let status: JobStatus = r.outcome == "timeout" ? .timeout : .failed
-            a.state = r.outcome == "timeout" ? .timeout : .failed
-            _ = try? cluster.finish(id, status: status, now: now)
-            end(id, .failed, JobResult(status: .failed, reason: r.outcome, exitCode: r.exitCode, cancelledBy: nil,
-                                       detail: r.detail ?? limit), now)
-            attempts[aid] = a
-            changes.append(.attempt(a))
-            trace(.finished(job: id, attempt: a.number, status: status, exitCode: r.exitCode), now)
-            failDoomed(now)
-        } else {
-            a.state = .failed
-            attempts[aid] = a
-            changes.append(.attempt(a))
-            _ = try? cluster.interrupt(id, now: now)
-            trace(.finished(job: id, attempt: a.number, status: .failed, exitCode: r.exitCode), now)
-            let why = r.outcome == "error" ? "error: \(r.detail ?? "worker error")" : "exit code \(r.exitCode ?? -1)"
-            retryOrFail(id, cause: "exit_code", exitCode: r.exitCode, detail: why, now)
-        }
-        return jobs[id - 1]
-    }
-
-    /// Records an uploaded artifact (the shell has already checked the lease and stored the file).
-    public mutating func addArtifact(_ job: JobID, _ info: ArtifactInfo) {
-        artifacts[job, default: [:]][info.name] = info
-        changes.append(.artifact(job, info))
-    }
-
-    /// Bytes of artifacts a job holds, not counting `replacing` (an upload that overwrites it).
-    public func artifactBytes(_ job: JobID, replacing name: String? = nil) -> Int {
-        (artifacts[job] ?? [:]).values.reduce(0) { $0 + ($1.name == name ? 0 : $1.size) }
     }
 }

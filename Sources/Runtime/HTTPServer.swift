@@ -96,14 +96,21 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let e as APIError {
+            // A 500 is the coordinator's fault, not the caller's: the operator sees it too.
+            if e.status >= 500 { logInternal("\(request.method.rawValue) \(request.uri.path): \(e.message)") }
             return HTTP.error(e)
         } catch let e as any HTTPResponseError {
             let status = Int(e.status.code)
             let msg = status == 404 ? "no route for \(request.method.rawValue) \(request.uri.path)" : "\(e.status.reasonPhrase)"
             return HTTP.error(APIError(status, HTTP.code(for: status), msg))
         } catch {
+            logInternal("\(request.method.rawValue) \(request.uri.path): \(error)")
             return HTTP.error(APIError.internalError("\(error)"))
         }
+    }
+
+    func logInternal(_ what: String) {
+        FileHandle.standardError.write(Data("deborgen coordinator: internal error: \(what)\n".utf8))
     }
 }
 

@@ -92,10 +92,10 @@ public struct Replay {
         self.init(run, delays: modelDispatchDelay ? .perAttempt : .none)
     }
 
-    public func simulate(_ policy: any SchedulingPolicy, halfLife: Micros? = 7 * Time.day) -> SimulationResult {
+    public func simulate(_ policy: any SchedulingPolicy, halfLife: Micros? = 7 * Time.day) throws(SimulationError) -> SimulationResult {
         var sim = Simulator(workload: run.workload, policy: policy, halfLife: halfLife)
         sim.dispatchDelay = dispatchDelay
-        return sim.run()
+        return try sim.run()
     }
 
     /// Jobs of the trace that a replay did not run to an end (rejected as never fitting,

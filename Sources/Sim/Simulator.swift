@@ -32,6 +32,16 @@ public struct SimulationResult: Sendable {
     public var eventsPerSecond: Double { wallSeconds > 0 ? Double(events) / wallSeconds : 0 }
 }
 
+/// A simulation that stopped: the engine refused a step the simulator took (a node event, a job's
+/// end) or a decision its policy made. It names the instant, the step and the engine's reason;
+/// nothing after that instant was simulated.
+public struct SimulationError: Error, CustomStringConvertible, Sendable {
+    public var time: Instant
+    public var step: String
+    public var reason: String
+    public var description: String { "simulation stopped at t=\(time) µs: \(step): \(reason)" }
+}
+
 /// The discrete-event simulator: virtual integer time, events ordered by (time, kind, sequence),
 /// one scheduling pass after all events of an instant are applied. Arrivals stream from the
 /// workload (already sorted), so the heap holds only job ends and node changes.
@@ -59,13 +69,20 @@ public struct Simulator {
         self.halfLife = halfLife
     }
 
-    public mutating func run() -> SimulationResult {
+    /// Runs the workload to its end. Throws `SimulationError` when the engine refuses a step:
+    /// a policy that decided something impossible, or an event the engine's state contradicts.
+    public mutating func run() throws(SimulationError) -> SimulationResult {
         let clock = ContinuousClock()
         let began = clock.now
         let w = workload
         // A run never changes the simulator's policy value: rerunning starts from the same state.
         let policy = self.policy
         var state = ClusterState(halfLife: halfLife, shares: w.shares)
+        /// The engine call of one step; a refusal stops the run, naming the step.
+        func engine<T>(_ now: Instant, _ step: @autoclosure () -> String,
+                       _ call: (inout ClusterState) throws -> T) throws(SimulationError) -> T {
+            do { return try call(&state) } catch { throw SimulationError(time: now, step: step(), reason: "\(error)") }
+        }
         state.keepAllOutcomes = w.jobs.contains { !$0.dependencies.isEmpty }
         let t0 = w.jobs.first?.submit ?? 0
         if let trace {
@@ -77,7 +94,7 @@ public struct Simulator {
         for spec in w.nodes {
             let id = state.nodeJoined(spec, now: t0)
             if joinsLater.contains(id) {
-                _ = try? state.nodeLost(id, now: t0)
+                _ = try engine(t0, "node \(id) absent until it joins") { try $0.nodeLost(id, now: t0) }
             } else {
                 trace?.write(TraceEvent.nodeJoined(node: id, spec: spec).jsonLine(at: t0))
             }
@@ -137,20 +154,19 @@ public struct Simulator {
                     }
                     if withdrawing.remove(e.payload) != nil {
                         // Its node did not take the offer within the claim window.
-                        do {
-                            let r = try dispatcher.withdraw(e.payload, &state, now: now)
-                            delayOf[e.payload] = nil
-                            restarts += 1
-                            trace?.write(TraceEvent.withdrawn(job: r.job.id, attempt: attempts[r.job.id] ?? 1).jsonLine(at: now))
-                            trace?.write(TraceEvent.requeued(job: r.job.id).jsonLine(at: now))
-                        } catch {
-                            preconditionFailure("withdrawing the offer of job \(e.payload) at \(now): \(error)")
+                        let r: RunningJob
+                        do { r = try dispatcher.withdraw(e.payload, &state, now: now) } catch {
+                            throw SimulationError(time: now, step: "withdrawing the offer of job \(e.payload)", reason: "\(error)")
                         }
+                        delayOf[e.payload] = nil
+                        restarts += 1
+                        trace?.write(TraceEvent.withdrawn(job: r.job.id, attempt: attempts[r.job.id] ?? 1).jsonLine(at: now))
+                        trace?.write(TraceEvent.requeued(job: r.job.id).jsonLine(at: now))
                         continue
                     }
                     if failingAttempt.remove(e.payload) != nil {
                         // A replayed failed attempt: it ends, the job goes back to the queue.
-                        guard let r = try? state.interrupt(e.payload, now: now) else { continue }
+                        let r = try engine(now, "the replayed failed attempt of job \(e.payload) ending") { try $0.interrupt(e.payload, now: now) }
                         statusOf[e.payload] = nil
                         restarts += 1
                         trace?.write(TraceEvent.finished(job: r.job.id, attempt: attempts[r.job.id] ?? 1, status: .failed,
@@ -160,7 +176,7 @@ public struct Simulator {
                         continue
                     }
                     let status = statusOf.removeValue(forKey: e.payload) ?? .succeeded
-                    guard let r = try? state.finish(e.payload, status: status, now: now) else { continue }
+                    let r = try engine(now, "job \(e.payload) ending") { try $0.finish(e.payload, status: status, now: now) }
                     let delay = delayOf.removeValue(forKey: r.job.id) ?? dispatchDelay
                     records.append(JobRecord(id: r.job.id, user: r.job.user, cpus: r.allocation.total.cpus,
                                              submit: r.job.submit, start: min(r.start + delay, now), end: now,
@@ -173,7 +189,7 @@ public struct Simulator {
                     let ne = w.nodeEvents[e.payload]
                     switch ne.kind {
                     case .lost:
-                        let victims = (try? state.nodeLost(ne.node, now: now)) ?? []
+                        let victims = try engine(now, "node \(ne.node) lost (node event \(e.payload))") { try $0.nodeLost(ne.node, now: now) }
                         trace?.write(TraceEvent.nodeLost(node: ne.node).jsonLine(at: now))
                         for v in victims {
                             // The job's pending end event is void; it starts over when rescheduled.
@@ -187,13 +203,13 @@ public struct Simulator {
                             trace?.write(TraceEvent.requeued(job: v.job.id).jsonLine(at: now))
                         }
                     case .returned:
-                        try? state.nodeReturned(ne.node, now: now)
+                        try engine(now, "node \(ne.node) returning (node event \(e.payload))") { try $0.nodeReturned(ne.node, now: now) }
                         trace?.write(TraceEvent.nodeReturned(node: ne.node).jsonLine(at: now))
                     case .joined:
-                        try? state.nodeReturned(ne.node, now: now)
+                        try engine(now, "node \(ne.node) joining (node event \(e.payload))") { try $0.nodeReturned(ne.node, now: now) }
                         trace?.write(TraceEvent.nodeJoined(node: ne.node, spec: w.nodes[ne.node]).jsonLine(at: now))
                     case .draining:
-                        try? state.setDraining(ne.node, true)
+                        try engine(now, "node \(ne.node) draining (node event \(e.payload))") { try $0.setDraining(ne.node, true) }
                         trace?.write(TraceEvent.nodeDraining(node: ne.node).jsonLine(at: now))
                     }
                 }
@@ -220,7 +236,7 @@ public struct Simulator {
                 guard let a = try dispatcher.pass(&state, now: now, explain: traceDecisions) else { continue }
                 applied = a
             } catch {
-                preconditionFailure("policy \(policy.name) made an impossible decision at \(now): \(error)")
+                throw SimulationError(time: now, step: "applying the pass of policy \(policy.name)", reason: "\(error)")
             }
             passes += 1
             if let st = applied.solver {

@@ -71,7 +71,7 @@ struct TextbookComparison {
         let pol: any SchedulingPolicy
         do { pol = try PolicyCatalog.make(policy) } catch { throw CLIError("\(error)") }
         var sim = Simulator(workload: w, policy: pol)
-        let r = sim.run()
+        let r = try sim.run()
         var total: Int64 = 0, most: Int64 = 0
         for rec in r.records {
             total += rec.wait

@@ -78,7 +78,7 @@ struct BenchCommand: ParsableCommand {
                     do { pol = try PolicyCatalog.make(p) } catch { throw CLIError("\(error)") }
                     var sim = Simulator(workload: w, policy: pol)
                     if stderrIsTerminal { sim.progress = { e, d in warn("  \(p): \(e) events, \(d) jobs done") } }
-                    let r = sim.run()
+                    let r = try sim.run()
                     let rss = maxResidentMiB()
                     let line = "| \((w.name as NSString).lastPathComponent) | \(r.policy) | \(r.summary.jobs) | \(r.events) | \(String(format: "%.3f", r.wallSeconds)) | \(String(format: "%.0f", r.eventsPerSecond)) | \(rss) |"
                     print(line)

@@ -74,7 +74,7 @@ struct BenchILP: ParsableCommand {
 
     /// One random batch instance: `m` nodes (a quarter with GPUs, half with a label), partly
     /// busy, and `n` queued jobs demanding about three times what is free.
-    static func instance(jobs n: Int, nodes m: Int, seed: UInt64) -> ClusterState {
+    static func instance(jobs n: Int, nodes m: Int, seed: UInt64) throws -> ClusterState {
         var rng = SplitMix64(seed: seed)
         var s = ClusterState()
         for i in 0..<m {
@@ -90,7 +90,7 @@ struct BenchILP: ParsableCommand {
                                  gpus: c.gpus > 0 ? rng.int(in: 0...1) : 0)
             s.submit(Job(id: id, submit: 0, request: ResourceRequest(cpus: used.cpus, memoryMB: used.memoryMB, gpus: used.gpus),
                          estimate: Time.hour), now: 0)
-            try? s.start(id, on: Allocation([Slice(node: i, resources: used)]), now: 0)
+            try s.start(id, on: Allocation([Slice(node: i, resources: used)]), now: 0)
             id += 1
         }
         for _ in 0..<n {
@@ -113,7 +113,7 @@ struct BenchILP: ParsableCommand {
             var proofTimes: [Double] = [], budgetTimes: [Double] = [], vars = 0.0, cons = 0.0, proven = 0
             var statuses = [String: Int](), gains: [Double] = []
             for k in 0..<instances {
-                let state = Self.instance(jobs: n, nodes: m, seed: UInt64(n * 1000 + m * 10 + k))
+                let state = try Self.instance(jobs: n, nodes: m, seed: UInt64(n * 1000 + m * 10 + k))
                 for limit in [proofLimit, base.timeLimitMs] {
                     var o = base
                     o.batchSize = n
@@ -211,13 +211,16 @@ struct BenchILP: ParsableCommand {
             let t = Thread {
                 while let i = box.nextIndex() {
                     let (k, name) = runs[i]
-                    let pol = try! Self.makePolicy(name, options, weights)
-                    var sim = Simulator(workload: ws[k], policy: pol)
-                    let trace = TraceBuffer()
-                    sim.trace = trace
-                    let r = sim.run()
-                    box.store(i, r, energy: Self.energy(trace.lines, r, ws[k], ILPOptions()))
-                    warn("  \(ws[k].name): \(r.policy) done in \(String(format: "%.1f", r.wallSeconds)) s")
+                    do {
+                        var sim = Simulator(workload: ws[k], policy: try Self.makePolicy(name, options, weights))
+                        let trace = TraceBuffer()
+                        sim.trace = trace
+                        let r = try sim.run()
+                        box.store(i, r, energy: Self.energy(trace.lines, r, ws[k], ILPOptions()))
+                        warn("  \(ws[k].name): \(r.policy) done in \(String(format: "%.1f", r.wallSeconds)) s")
+                    } catch {
+                        box.fail(i, "\(ws[k].name) under \(name): \(error)")
+                    }
                 }
                 group.leave()
             }
@@ -225,6 +228,7 @@ struct BenchILP: ParsableCommand {
             t.start()
         }
         group.wait()
+        if let failure = box.failure { throw CLIError(failure) }
         let results = box.all()
 
         var csv = "workload,policy,jobs,mean_wait_s,p95_wait_s,mean_bounded_slowdown,utilization,jain_fairness,makespan_s,"
@@ -320,6 +324,18 @@ private final class ResultBox: @unchecked Sendable {
     }
 
     private var energies: [(kWh: Double, cost: Double)?] = []
+    private var failed: String?
+
+    /// The first run that failed, if any: the benchmark reports it instead of a partial table.
+    var failure: String? {
+        lock.lock(); defer { lock.unlock() }
+        return failed
+    }
+
+    func fail(_ i: Int, _ why: String) {
+        lock.lock(); defer { lock.unlock() }
+        if failed == nil { failed = why }
+    }
 
     func store(_ i: Int, _ r: SimulationResult, energy: (kWh: Double, cost: Double)) {
         lock.lock(); defer { lock.unlock() }

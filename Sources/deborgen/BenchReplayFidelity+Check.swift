@@ -26,12 +26,11 @@ enum FidelityCheck {
         var discriminates: Bool
     }
 
-    static func discrimination(_ w: Workload, policies: [String]) -> Discrimination {
-        let waits = policies.compactMap { p -> (String, Double)? in
-            guard let policy = try? PolicyCatalog.make(p) else { return nil }
-            var sim = Simulator(workload: w, policy: policy)
-            let r = sim.run()
-            return (policy.name, r.summary.meanWait)
+    static func discrimination(_ w: Workload, policies: [String]) throws -> Discrimination {
+        let waits = try policies.map { p -> (String, Double) in
+            var sim = Simulator(workload: w, policy: try PolicyCatalog.make(p))
+            let r = try sim.run()
+            return (r.policy, r.summary.meanWait)
         }
         return discrimination(waits)
     }

@@ -62,7 +62,7 @@ struct BenchReplayFidelity: AsyncParsableCommand {
         md += "Workers: " + MixedSleepWorkload.workers.map { "\($0.name) (\($0.cpus) cpus\($0.labels.isEmpty ? "" : ", " + $0.labels.joined(separator: ",")))" }
             .joined(separator: ", ") + ". \(jobs) `sleep` jobs of 1–8 cpus (0.3–3 s, half the estimates inflated 2–5×) from 3 users weighted 6:3:1, in bursts"
             + (killWorker ? "; the 8-cpu worker is SIGKILLed a third of the way through each run and restarted 2 s later" : "") + ".\n\n"
-        let planned = FidelityCheck.discrimination(FidelityCheck.plannedWorkload(work), policies: replayPolicy)
+        let planned = try FidelityCheck.discrimination(FidelityCheck.plannedWorkload(work), policies: replayPolicy)
         md += "## Does the workload discriminate?\n\nSimulated as planned (no dispatch delay), mean wait per policy:\n\n```\n\(planned.table)\n```\n\n\(planned.verdict)\n\n"
         guard planned.discriminates else {
             try md.write(toFile: output + "/fidelity.md", atomically: true, encoding: .utf8)
@@ -89,7 +89,7 @@ struct BenchReplayFidelity: AsyncParsableCommand {
                 let replay = Replay(t)
                 var names = [own]
                 for p in replayPolicy where !names.contains(try PolicyCatalog.make(p).name) { names.append(try PolicyCatalog.make(p).name) }
-                let results = try names.map { replay.simulate(try PolicyCatalog.make($0)) }
+                let results = try names.map { try replay.simulate(try PolicyCatalog.make($0)) }
                 for w in replay.warnings(results) { warn(w) }
                 md += "### Run \(k)\n\nTrace: `\(tracePath)` (\(t.workload.jobs.count) jobs, \(t.workload.nodes.count) nodes, \(t.leaseExpiries) lease expiries, \(t.withdrawals) withdrawn offers; dispatch delay: each attempt's own, mean \(String(format: "%.1f", Time.toSeconds(t.dispatchDelay) * 1000)) ms).\n\n```\n"
                 md += Replay.table(observed: replay.observedResult, replays: results) + "\n```\n\n"
@@ -109,7 +109,7 @@ struct BenchReplayFidelity: AsyncParsableCommand {
                 // The same replay with coarser delay models: how much the per-attempt delays matter.
                 var coarse = [["delay model", "mean wait err", "p95 wait err", "util Δ pts", "ρ", "mean |Δstart| s"]]
                 for model in [Replay.DelayModel.mean, .none] {
-                    let r = Replay(t, delays: model).simulate(try PolicyCatalog.make(own))
+                    let r = try Replay(t, delays: model).simulate(try PolicyCatalog.make(own))
                     let row = FidelityCheck.Row(live: policy, run: k, trace: t, replay: r, delayModel: model)
                     csv += row.csvLine
                     coarse.append([model.rawValue] + Array(row.summaryCells[4...8]))

@@ -59,7 +59,7 @@ struct ReplayCommand: ParsableCommand {
             print("dispatch delay modelled: none" + (t.source == "live" ? String(format: " (mean observed: %.3f s)", Time.toSeconds(t.dispatchDelay)) : " (a simulated trace has none)"))
         }
         let observed = replay.observedResult
-        let results = policies.map { replay.simulate($0, halfLife: hl) }
+        let results = try policies.map { try replay.simulate($0, halfLife: hl) }
         print(Replay.table(observed: observed, replays: results))
         for w in replay.warnings(results) { warn(w) }
         for (r, p) in zip(results, policies) where p.name == (try? PolicyCatalog.make(t.policy).name) {

@@ -111,7 +111,7 @@ struct SimulateCommand: ParsableCommand {
                     warn(String(format: "  %@: %.1fM events, %d of %d jobs done", p.name, Double(events) / 1e6, done, total))
                 }
             }
-            let r = sim.run()
+            let r = try sim.run()
             file?.close()
             if r.rejected > 0 {
                 let biggest = w.jobs.map(\.request.cpus).max() ?? 0

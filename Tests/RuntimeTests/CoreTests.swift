@@ -68,8 +68,8 @@ struct CoreHarness {
         return j
     }
 
-    mutating func tick() {
-        core.tick(now: now)
+    mutating func tick() throws {
+        try core.tick(now: now)
         drain()
     }
 
@@ -109,11 +109,11 @@ func expectAPIError(_ status: Int, _ body: () throws -> Void, sourceLocation: So
         h.advance(10)
         _ = try h.core.heartbeat(0, running: [a1], by: h.worker, now: h.now)   // renews to now + 30
         h.advance(25)
-        h.tick()
+        try h.tick()
         #expect(h.state(j) == .running)
         h.advance(6)
         _ = try h.core.heartbeat(0, running: [], by: h.worker, now: h.now)     // node alive, attempt not listed
-        h.tick()
+        try h.tick()
         #expect(h.state(j) == .queued)
         #expect(h.core.attempts[a1]?.state == .leaseExpired)
         #expect(h.traced.contains { $0.contains("\"lease_expired\"") } && h.traced.contains { $0.contains("\"requeued\"") })
@@ -147,7 +147,7 @@ func expectAPIError(_ status: Int, _ body: () throws -> Void, sourceLocation: So
             _ = try #require(try h.claim())
             h.advance(31)
             _ = try h.core.heartbeat(0, running: [], by: h.worker, now: h.now)
-            h.tick()
+            try h.tick()
         }
         #expect(h.state(j) == .failed)
         #expect(h.reason(j) == "attempts_exhausted")
@@ -320,7 +320,7 @@ func expectAPIError(_ status: Int, _ body: () throws -> Void, sourceLocation: So
         let j = try h.submit()
         let a = try #require(try h.claim()).attempt.id
         h.advance(31)
-        h.tick()
+        try h.tick()
         #expect(h.core.nodes[0].state == .lost)
         #expect(h.core.attempts[a]?.state == .nodeLost)
         #expect(h.state(j) == .queued)

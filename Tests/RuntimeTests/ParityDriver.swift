@@ -94,7 +94,7 @@ struct LiveParityDriver {
                     _ = try core.report(e.attempt, AttemptReport(exitCode: 0, outcome: "exited"), by: admin, now: now)
                 case .expire:
                     try heartbeatAll(now, except: e.attempt)
-                    core.tick(now: now)
+                    try core.tick(now: now)
                 case .unregister:
                     try core.unregister(e.arg, by: admin, now: now)
                 case .register:
@@ -140,11 +140,11 @@ struct ParityError: Error, CustomStringConvertible {
 }
 
 /// The simulator on the scenario's workload, with the same dispatch delay; its `started` decisions.
-func simulatedStarts(_ s: ParityScenario, policy: any SchedulingPolicy) -> (starts: [StartRecord], result: SimulationResult) {
+func simulatedStarts(_ s: ParityScenario, policy: any SchedulingPolicy) throws -> (starts: [StartRecord], result: SimulationResult) {
     var sim = Simulator(workload: s.workload, policy: policy)
     sim.dispatchDelay = s.dispatchDelay
     let sink = LinesSink()
     sim.trace = sink
-    let r = sim.run()
+    let r = try sim.run()
     return (sink.lines.compactMap(StartRecord.init(traceLine:)), r)
 }

@@ -15,7 +15,7 @@ import Testing
 
     static func compare(_ s: ParityScenario, policy: String) throws -> (live: [StartRecord], sim: [StartRecord]) {
         let live = try LiveParityDriver(s).run(policy: policy)
-        let sim = simulatedStarts(s, policy: try PolicyCatalog.make(policy)).starts
+        let sim = try simulatedStarts(s, policy: try PolicyCatalog.make(policy)).starts
         return (live, sim)
     }
 
@@ -58,10 +58,10 @@ import Testing
             mutant.passPerEvent = true
             let policy = "fairshare+conservative:round-robin"
             let live = try mutant.run(policy: policy)
-            let sim = simulatedStarts(s, policy: try PolicyCatalog.make(policy)).starts
+            let sim = try simulatedStarts(s, policy: try PolicyCatalog.make(policy)).starts
             if live != sim { caughtPerEvent += 1 }
             let honest = try LiveParityDriver(s).run(policy: "fcfs+easy")
-            let oneStart = simulatedStarts(s, policy: OneStartPerNodePerPass(inner: try PolicyCatalog.make("fcfs+easy"))).starts
+            let oneStart = try simulatedStarts(s, policy: OneStartPerNodePerPass(inner: try PolicyCatalog.make("fcfs+easy"))).starts
             if honest != oneStart { caughtOnePerNode += 1 }
         }
         #expect(caughtPerEvent >= n / 4, "a pass per event was caught in \(caughtPerEvent) of \(n) scenarios")

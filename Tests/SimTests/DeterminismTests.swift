@@ -13,7 +13,7 @@ struct DeterminismTests {
             let buf = TraceBuffer()
             sim.trace = buf
             sim.traceDecisions = true
-            let r = sim.run()
+            let r = try sim.run()
             let row = Report.summaryRow(r).split(separator: ",").dropLast(2).joined(separator: ",")
             return (Report.jobsCSV(r), buf.lines, row)
         }
@@ -28,9 +28,9 @@ struct DeterminismTests {
     func csvShape() throws {
         let w = Heterogeneous.workload(seed: 3, jobs: 50, exactEstimates: true)
         var sim = Simulator(workload: w, policy: try PolicyCatalog.make("fcfs+easy"))
-        let csv = Report.jobsCSV(sim.run())
+        let csv = Report.jobsCSV(try sim.run())
         let lines = csv.split(separator: "\n")
-        let r = sim.run()
+        let r = try sim.run()
         #expect(lines.count == 1 + r.records.count && r.records.count + r.rejected == 50)
         let columns = lines[0].split(separator: ",").count
         #expect(lines.allSatisfy { $0.split(separator: ",", omittingEmptySubsequences: false).count == columns })

@@ -20,7 +20,7 @@ struct FairShareTests {
         let nodes = (0..<8).map { NodeSpec(name: "n\($0)", capacity: Resources(cpus: 1)) }
         let w = Workload(name: "two-users", jobs: jobs, users: ["a", "b"], nodes: nodes, shares: [0: ratio, 1: 1])
         var sim = Simulator(workload: w, policy: try PolicyCatalog.make(policy), halfLife: 2 * Time.hour)
-        let r = sim.run()
+        let r = try sim.run()
         // Window: until the first user runs out of queued work (its last start).
         let lastStart = [0, 1].map { u in r.records.filter { $0.user == u }.map(\.start).max()! }.min()!
         var work = [0.0, 0.0]

@@ -9,7 +9,7 @@ private func reservationsAndStarts(_ w: Workload, policy: String) throws -> (res
     let buf = TraceBuffer()
     sim.trace = buf
     sim.traceDecisions = true
-    _ = sim.run()
+    _ = try sim.run()
     var reserved: [Int: Int64] = [:], started: [Int: Int64] = [:]
     for line in buf.lines.dropFirst() {
         let o = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
@@ -74,7 +74,7 @@ struct PropertyTests {
             var sim = Simulator(workload: w, policy: try PolicyCatalog.make(name))
             let buf = TraceBuffer()
             sim.trace = buf
-            let r = sim.run()
+            let r = try sim.run()
             #expect(r.records.count + r.rejected == w.jobs.count, "\(name)")
             try Heterogeneous.checkCapacity(trace: buf.lines, workload: w)
         }

@@ -10,7 +10,7 @@ struct ReferenceTests {
     private func engineStarts(_ jobs: [Reference.RJob], processors: Int, policy: String) throws -> [Int: Int64] {
         var sim = Simulator(workload: Reference.workload(jobs, processors: processors),
                             policy: try PolicyCatalog.make(policy))
-        let r = sim.run()
+        let r = try sim.run()
         #expect(r.records.count == jobs.count)
         return Dictionary(uniqueKeysWithValues: r.records.map { ($0.id, $0.start / Time.second) })
     }

@@ -9,7 +9,7 @@ struct ReplayTests {
         var sim = Simulator(workload: w, policy: try PolicyCatalog.make(policy))
         let buf = TraceBuffer()
         sim.trace = buf
-        let r = sim.run()
+        let r = try sim.run()
         return (r, Data((buf.lines.joined(separator: "\n") + "\n").utf8))
     }
 
@@ -21,7 +21,7 @@ struct ReplayTests {
         let t = try TraceRun.parse(data, name: "t.jsonl")
         #expect(t.workload.jobs.count == original.records.count)
         #expect(t.observed.count == original.records.count)
-        let replayed = Replay(t).simulate(try PolicyCatalog.make(policy))
+        let replayed = try Replay(t).simulate(try PolicyCatalog.make(policy))
         let f = Fidelity.compare(observed: t.observed, simulated: replayed.records, processors: w.processors)
         #expect(f.maxAbsoluteStartDifference == 0)
         #expect(f.startRankCorrelation == 1)
@@ -52,7 +52,7 @@ struct ReplayTests {
         #expect(t.leaseExpiries == 1)
         var replay = Replay(t, modelDispatchDelay: false)
         replay.dispatchDelay = 0
-        let r = replay.simulate(try PolicyCatalog.make("fcfs"))
+        let r = try replay.simulate(try PolicyCatalog.make("fcfs"))
         // Attempt 1 on node a from 0 for 10 s (the replayed failure); requeued at 10, first-fit
         // puts it on a again; a is lost at 11, so it restarts on b (joined at 5) and runs 20 s.
         #expect(r.restarts == 2)
@@ -76,7 +76,7 @@ struct ReplayTests {
         let t = try TraceRun.parse(Data((lines.joined(separator: "\n") + "\n").utf8), name: "live.jsonl")
         #expect(t.workload.failedAttempts[1] == [4 * s])
         #expect(t.workload.jobs[0].runtime == 5 * s)
-        let r = Replay(t, modelDispatchDelay: false).simulate(try PolicyCatalog.make("fcfs"))
+        let r = try Replay(t, modelDispatchDelay: false).simulate(try PolicyCatalog.make("fcfs"))
         #expect(r.records.map(\.start) == [4 * s] && r.records.map(\.end) == [9 * s] && r.restarts == 1)
     }
 
@@ -86,7 +86,7 @@ struct ReplayTests {
         let (_, data) = try trace(w, "fcfs")
         var replay = Replay(try TraceRun.parse(data, name: "t"))
         replay.dispatchDelay = 2 * Time.second
-        let r = replay.simulate(try PolicyCatalog.make("fcfs"))
+        let r = try replay.simulate(try PolicyCatalog.make("fcfs"))
         let first = try #require(r.records.min { $0.submit < $1.submit })
         #expect(first.start - first.submit >= 2 * Time.second)
     }

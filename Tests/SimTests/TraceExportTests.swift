@@ -11,7 +11,7 @@ struct TraceExportTests {
         var sim = Simulator(workload: w, policy: try PolicyCatalog.make(policy))
         let buf = TraceBuffer()
         sim.trace = buf
-        let r = sim.run()
+        let r = try sim.run()
         return (r, try TraceRun.parse(Data((buf.lines.joined(separator: "\n") + "\n").utf8), name: "sim.jsonl"))
     }
 
@@ -49,7 +49,7 @@ struct TraceExportTests {
         }
         var sim = Simulator(workload: back, policy: try PolicyCatalog.make(policy))
         sim.trace = nil
-        let r = sim.run()
+        let r = try sim.run()
         #expect(r.rejected == 0 && r.records.count == back.jobs.count)
     }
 

@@ -102,7 +102,7 @@ struct WorkloadTests {
         var w = Workload.poisson(jobs: 50, nodes: 8, seed: 1)
         w.jobs[10].request = ResourceRequest(cpus: 64, spread: true)
         var sim = Simulator(workload: w, policy: try PolicyCatalog.make("fcfs"))
-        let r = sim.run()
+        let r = try sim.run()
         #expect(r.rejected == 1)
         #expect(r.records.count == 49)
     }
@@ -112,10 +112,10 @@ struct WorkloadTests {
         let jobs = [Job(id: 1, submit: 0, request: ResourceRequest(cpus: 1, spread: true), estimate: 10 * Time.second, runtime: 50 * Time.second)]
         var w = Workload(name: "k", jobs: jobs, users: ["a"], nodes: [NodeSpec(name: "n", capacity: Resources(cpus: 1))])
         var sim = Simulator(workload: w, policy: try PolicyCatalog.make("fcfs"))
-        #expect(sim.run().records[0].end == 50 * Time.second)
+        #expect(try sim.run().records[0].end == 50 * Time.second)
         w.killAtEstimate = true
         sim = Simulator(workload: w, policy: try PolicyCatalog.make("fcfs"))
-        let r = sim.run().records[0]
+        let r = try sim.run().records[0]
         #expect(r.end == 10 * Time.second && r.status == .timeout)
     }
 
@@ -126,7 +126,7 @@ struct WorkloadTests {
                          nodes: [NodeSpec(name: "a", capacity: Resources(cpus: 1)), NodeSpec(name: "b", capacity: Resources(cpus: 1))],
                          nodeEvents: [NodeEvent(time: 30 * Time.second, node: 0, kind: .lost)])
         var sim = Simulator(workload: w, policy: try PolicyCatalog.make("fcfs"))
-        let r = sim.run()
+        let r = try sim.run()
         #expect(r.restarts == 1)
         #expect(r.records.count == 1)
         #expect(r.records[0].start == 30 * Time.second && r.records[0].end == 130 * Time.second)
@@ -138,7 +138,7 @@ struct WorkloadTests {
         let w = Workload(name: "night", jobs: jobs, users: ["a"],
                          nodes: [NodeSpec(name: "pc", capacity: Resources(cpus: 4), hours: DailyHours(parsing: "18:00-08:00"))])
         var sim = Simulator(workload: w, policy: try PolicyCatalog.make("fcfs+easy"))
-        let r = sim.run()
+        let r = try sim.run()
         #expect(r.records.count == 1 && r.unfinished == 0)
         #expect(r.records.first?.start == 18 * Time.hour)
         #expect(r.events == 2) // the wake-up is not counted as a workload event

@@ -37,11 +37,11 @@ struct TraceExportLiveTests {
 
         let run = try TraceRun.read(path: c.dir + "/live.jsonl")
         #expect(run.source == "live" && run.workload.jobs.count == 8)
-        let replay = Replay(run).simulate(try PolicyCatalog.make(run.policy)).records.sorted { $0.id < $1.id }
+        let replay = try Replay(run).simulate(try PolicyCatalog.make(run.policy)).records.sorted { $0.id < $1.id }
         let swf = try Workload.readSWF(path: c.dir + "/live.swf")
         var sim = Simulator(workload: swf, policy: try PolicyCatalog.make(run.policy))
         sim.trace = nil
-        let fromSWF = sim.run().records.sorted { $0.id < $1.id }
+        let fromSWF = try sim.run().records.sorted { $0.id < $1.id }
         #expect(fromSWF.map(\.id) == replay.map(\.id) && replay.count == 8)
         let t0 = run.workload.jobs[0].submit / Time.second * Time.second
         func seconds(_ us: Micros) -> Micros { (us + Time.second / 2) / Time.second * Time.second }
