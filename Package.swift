@@ -32,6 +32,8 @@ let package = Package(
             ]
         ),
         .target(name: "Sim", dependencies: ["Policies"]),
+        // The one SVG chart writer: benchmark figures and the status page's charts.
+        .target(name: "Charts"),
         .systemLibrary(
             name: "CSQLite",
             providers: [.apt(["libsqlite3-dev"])]
@@ -39,7 +41,7 @@ let package = Package(
         .target(
             name: "Runtime",
             dependencies: [
-                "Policies", "CSQLite",
+                "Policies", "CSQLite", "Charts",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -48,11 +50,11 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
-        .target(name: "Bench", dependencies: ["Policies", "Sim"]),
+        .target(name: "Bench", dependencies: ["Policies", "Sim", "Charts"]),
         .executableTarget(
             name: "deborgen",
             dependencies: [
-                "Policies", "Sim", "Runtime", "Bench",
+                "Policies", "Sim", "Runtime", "Bench", "Charts",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

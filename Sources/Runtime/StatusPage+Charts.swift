@@ -1,13 +1,13 @@
+import Charts
 import Foundation
 import Policies
 
-/// Inline SVG charts over the coordinator's samples (a ring buffer filled by the reaper every
+/// Inline SVG charts (`SVGChart`, the project's one chart writer) over the coordinator's samples (a ring buffer filled by the reaper every
 /// `statusSampleInterval`, plus the moment of the page). Step lines: a value holds until the
 /// next sample.
 enum StatusCharts {
     static let window: Micros = 6 * Time.hour
     static let width = 600.0, height = 170.0
-    static let left = 44.0, right = 10.0, top = 10.0, bottom = 24.0
 
     struct Series {
         var name: String
@@ -57,47 +57,29 @@ enum StatusCharts {
         return 10 * mag
     }
 
-    static func f(_ v: Double) -> String { String(format: "%.1f", v) }
-
     static func chart(id: String, title: String, current: String, series: [Series], yMax: Double, unit: String,
                       s: StatusSnapshot) -> String {
-        let pw = width - left - right, ph = height - top - bottom
         let first = series.first?.values.first?.0 ?? s.now
         // At least 30 sampling intervals wide (between 1 and 10 minutes), at most the window.
         let minSpan = min(10 * Time.minute, max(Time.minute, 30 * s.sampleInterval))
         let t0 = min(first, s.now - minSpan), t1 = s.now
-        func x(_ t: Instant) -> Double { left + pw * Double(t - t0) / Double(max(1, t1 - t0)) }
-        func y(_ v: Double) -> Double { top + ph * (1 - min(v, yMax) / yMax) }
-
-        var svg = "<svg id=\"\(id)\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"\(StatusHTML.esc(title))\" xmlns=\"http://www.w3.org/2000/svg\">"
-        svg += "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(pw))\" height=\"\(f(ph))\" fill=\"#fbfcfd\" stroke=\"#dde2e8\"/>"
-        for frac in [0.0, 0.5, 1.0] {
-            let yy = y(yMax * frac)
-            svg += "<line x1=\"\(f(left))\" x2=\"\(f(left + pw))\" y1=\"\(f(yy))\" y2=\"\(f(yy))\" stroke=\"#e4e7eb\"/>"
-            svg += "<text x=\"\(f(left - 6))\" y=\"\(f(yy + 4))\" text-anchor=\"end\" font-size=\"11\" fill=\"#66707c\">\(StatusHTML.esc(PromText.number((yMax * frac * 10).rounded() / 10)))\(unit)</text>"
-        }
-        for frac in [0.0, 0.5, 1.0] {
+        var c = SVGChart(title: title, xLabel: "time (UTC)", yLabel: unit)
+        c.inline = SVGChart.Inline(id: id, width: width, height: height)
+        c.colors = series.map(\.color)
+        c.xDomain = 0...Double(max(1, t1 - t0))
+        c.yDomain = 0...yMax
+        c.yTicks = [0.0, 0.5, 1.0].map { frac in (yMax * frac, PromText.number((yMax * frac * 10).rounded() / 10) + unit) }
+        c.xTicks = [0.0, 0.5, 1.0].map { frac in
             let t = t0 + Instant(Double(t1 - t0) * frac)
-            let anchor = frac == 0 ? "start" : frac == 1 ? "end" : "middle"
-            svg += "<text x=\"\(f(x(t)))\" y=\"\(f(height - 6))\" text-anchor=\"\(anchor)\" font-size=\"11\" fill=\"#66707c\">\(StatusHTML.clock(t).prefix(t1 - t0 < 10 * Time.minute ? 8 : 5)) UTC</text>"
+            return (Double(t - t0), "\(StatusHTML.clock(t).prefix(t1 - t0 < 10 * Time.minute ? 8 : 5)) UTC")
         }
-        for se in series where !se.values.isEmpty {
-            var d = ""
-            for (i, (t, v)) in se.values.enumerated() {
-                if i == 0 {
-                    d += "M\(f(x(t))),\(f(y(v)))"
-                } else {
-                    d += " H\(f(x(t))) V\(f(y(v)))"
-                }
-            }
-            d += " H\(f(x(t1)))"
-            if se.fill {
-                let area = d + " V\(f(y(0))) H\(f(x(se.values[0].0))) Z"
-                svg += "<path d=\"\(area)\" fill=\"\(se.color)\" fill-opacity=\"0.18\" stroke=\"none\"/>"
-            }
-            svg += "<path d=\"\(d)\" fill=\"none\" stroke=\"\(se.color)\" stroke-width=\"2\"/>"
+        // A value holds until the next sample, and the last one until now.
+        c.series = series.map { se in
+            var pts = se.values.map { (x: Double($0.0 - t0), y: $0.1) }
+            if let last = pts.last { pts.append((x: Double(t1 - t0), y: last.y)) }
+            return SVGChart.Series(name: se.name, points: pts, style: se.fill ? .area : .step)
         }
-        svg += "</svg>"
+        let svg = c.render()
         let legend = series.map { "<span style=\"color:\($0.color)\">■</span> \(StatusHTML.esc($0.name))" }.joined(separator: " &nbsp; ")
         let span = StatusHTML.duration(t1 - t0)
         return """

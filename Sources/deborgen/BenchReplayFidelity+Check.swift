@@ -1,3 +1,4 @@
+import Charts
 import Bench
 import Foundation
 import Policies

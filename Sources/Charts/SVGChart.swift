@@ -1,10 +1,27 @@
 import Foundation
 
 /// A small, dependency-free SVG chart: axes with ticks and labels, a title, a legend, and
-/// series drawn as lines (with optional error bars), steps (CDFs) or points (scatter).
-/// The output is deterministic text (fixed number formatting, series in the given order).
+/// series drawn as lines (with optional error bars), steps (CDFs), filled steps or points
+/// (scatter). The output is deterministic text (fixed number formatting, series in the given
+/// order). The one chart writer of the project: benchmark figures are standalone documents,
+/// the status page's charts the same drawing `inline` (an element of the page, its own size,
+/// colours and tick labels, title and legend left to the page).
 public struct SVGChart: Sendable {
-    public enum Style: Sendable { case line, step, points }
+    /// `area`: a step line whose area down to zero is filled.
+    public enum Style: Sendable { case line, step, points, area }
+
+    /// An `<svg>` element for a page instead of a document: no prolog, title or legend; its
+    /// size, element id and accessible label given here.
+    public struct Inline: Sendable {
+        public var id: String
+        public var width: Double, height: Double
+        public var left = 44.0, right = 10.0, top = 10.0, bottom = 24.0
+        public init(id: String, width: Double, height: Double) {
+            self.id = id
+            self.width = width
+            self.height = height
+        }
+    }
 
     public struct Series: Sendable {
         public var name: String
@@ -30,6 +47,15 @@ public struct SVGChart: Sendable {
     public var yFromZero = true
     public var series: [Series] = []
     public var note: String = ""
+    /// Drawn as a page element (nil: a standalone figure).
+    public var inline: Inline?
+    /// Series colours (default: the palette).
+    public var colors: [String]?
+    /// Fixed axis ranges and ticks with their labels (default: from the data, "nice" ticks).
+    public var xDomain: ClosedRange<Double>?
+    public var yDomain: ClosedRange<Double>?
+    public var xTicks: [(value: Double, label: String)]?
+    public var yTicks: [(value: Double, label: String)]?
 
     public init(title: String, xLabel: String, yLabel: String) {
         self.title = title
@@ -47,8 +73,11 @@ public struct SVGChart: Sendable {
     var right: Double { max(200, Double(series.map(\.name.count).max() ?? 0) * 7 + 56) }
     var width: Double { Self.left + Self.plotWidth + right }
 
-    /// The chart as a standalone SVG document.
+    func color(_ k: Int) -> String { colors.map { $0[k % $0.count] } ?? Self.palette[k % Self.palette.count] }
+
+    /// The chart as a standalone SVG document, or as a page element when `inline` is set.
     public func render() -> String {
+        if let inline { return renderInline(inline) }
         let pw = Self.plotWidth, ph = Self.height - Self.top - Self.bottom
         let all = series.flatMap { s in s.points.enumerated().map { (k, p) in (p.x, p.y, s.errors?[k] ?? 0) } }
         var xs = all.map(\.0).filter(\.isFinite)
@@ -108,18 +137,13 @@ public struct SVGChart: Sendable {
         s += "<text transform=\"translate(18,\(f(Self.top + ph / 2))) rotate(-90)\" text-anchor=\"middle\">\(Self.escape(yLabel))</text>\n"
         // series
         for (k, ser) in series.enumerated() {
-            let color = Self.palette[k % Self.palette.count]
+            let color = color(k)
             let dash = Self.dashes[(k / Self.palette.count + k) % Self.dashes.count]
             let dashAttr = dash.isEmpty ? "" : " stroke-dasharray=\"\(dash)\""
             s += "<g class=\"series\" data-name=\"\(Self.escape(ser.name))\">\n"
             switch ser.style {
-            case .line, .step:
-                var d = ""
-                for (i, p) in ser.points.enumerated() {
-                    if i == 0 { d += "M\(f(px(p.x))),\(f(py(p.y)))" } else if ser.style == .step {
-                        d += " H\(f(px(p.x))) V\(f(py(p.y)))"
-                    } else { d += " L\(f(px(p.x))),\(f(py(p.y)))" }
-                }
+            case .line, .step, .area:
+                let d = Self.path(ser, px, py)
                 s += "<path d=\"\(d)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\"\(dashAttr)/>\n"
                 if ser.style == .line {
                     for (i, p) in ser.points.enumerated() {
@@ -143,7 +167,7 @@ public struct SVGChart: Sendable {
         s += "<g font-size=\"12\">\n"
         for (k, ser) in series.enumerated() {
             let y = Self.top + 10 + Double(k) * 20
-            let color = Self.palette[k % Self.palette.count]
+            let color = color(k)
             if ser.style == .points {
                 s += Self.marker(k, lx + 10, y - 4, color)
             } else {
@@ -154,6 +178,49 @@ public struct SVGChart: Sendable {
         }
         s += "</g>\n</svg>\n"
         return s
+    }
+
+    /// The series' outline: straight segments for lines, horizontal-then-vertical for steps.
+    static func path(_ ser: Series, _ px: (Double) -> Double, _ py: (Double) -> Double) -> String {
+        func f(_ v: Double) -> String { String(format: "%.1f", v) }
+        var d = ""
+        for (i, p) in ser.points.enumerated() {
+            if i == 0 { d += "M\(f(px(p.x))),\(f(py(p.y)))" } else if ser.style == .line || ser.style == .points {
+                d += " L\(f(px(p.x))),\(f(py(p.y)))"
+            } else { d += " H\(f(px(p.x))) V\(f(py(p.y)))" }
+        }
+        return d
+    }
+
+    /// The page-element form: a light frame, grid lines and labels at the given ticks, filled
+    /// areas under `area` series, lines on top.
+    func renderInline(_ g: Inline) -> String {
+        func f(_ v: Double) -> String { String(format: "%.1f", v) }
+        let pw = g.width - g.left - g.right, ph = g.height - g.top - g.bottom
+        let xs = series.flatMap { $0.points.map(\.x) }, ys = series.flatMap { $0.points.map(\.y) }
+        let xd = xDomain ?? ((xs.min() ?? 0)...max(xs.max() ?? 1, (xs.min() ?? 0) + 1))
+        let yd = yDomain ?? (min(0, ys.min() ?? 0)...max(ys.max() ?? 1, 1))
+        func px(_ x: Double) -> Double { g.left + pw * (x - xd.lowerBound) / max(xd.upperBound - xd.lowerBound, 1e-12) }
+        func py(_ y: Double) -> Double { g.top + ph * (1 - (min(y, yd.upperBound) - yd.lowerBound) / max(yd.upperBound - yd.lowerBound, 1e-12)) }
+        var s = "<svg id=\"\(Self.escape(g.id))\" width=\"\(Int(g.width))\" height=\"\(Int(g.height))\" viewBox=\"0 0 \(Int(g.width)) \(Int(g.height))\" role=\"img\" aria-label=\"\(Self.escape(title))\" xmlns=\"http://www.w3.org/2000/svg\">"
+        s += "<rect x=\"\(f(g.left))\" y=\"\(f(g.top))\" width=\"\(f(pw))\" height=\"\(f(ph))\" fill=\"#fbfcfd\" stroke=\"#dde2e8\"/>"
+        for t in yTicks ?? [] {
+            s += "<line x1=\"\(f(g.left))\" x2=\"\(f(g.left + pw))\" y1=\"\(f(py(t.value)))\" y2=\"\(f(py(t.value)))\" stroke=\"#e4e7eb\"/>"
+            s += "<text x=\"\(f(g.left - 6))\" y=\"\(f(py(t.value) + 4))\" text-anchor=\"end\" font-size=\"11\" fill=\"#66707c\">\(Self.escape(t.label))</text>"
+        }
+        let xt = xTicks ?? []
+        for (i, t) in xt.enumerated() {
+            let anchor = xt.count > 1 && i == 0 ? "start" : xt.count > 1 && i == xt.count - 1 ? "end" : "middle"
+            s += "<text x=\"\(f(px(t.value)))\" y=\"\(f(g.height - 6))\" text-anchor=\"\(anchor)\" font-size=\"11\" fill=\"#66707c\">\(Self.escape(t.label))</text>"
+        }
+        for (k, ser) in series.enumerated() where !ser.points.isEmpty {
+            let d = Self.path(ser, px, py)
+            if ser.style == .area {
+                s += "<path d=\"\(d) V\(f(py(0))) H\(f(px(ser.points[0].x))) Z\" fill=\"\(color(k))\" fill-opacity=\"0.18\" stroke=\"none\"/>"
+            }
+            s += "<path d=\"\(d)\" fill=\"none\" stroke=\"\(color(k))\" stroke-width=\"2\"/>"
+        }
+        return s + "</svg>"
     }
 
     static func marker(_ k: Int, _ x: Double, _ y: Double, _ color: String, opacity: Double = 1) -> String {
