@@ -25,10 +25,11 @@ struct BenchCommand: ParsableCommand {
         @Option(help: "Nodes.") var nodes: Int = 256
         @Option(help: "Processors per node (the same processors in fewer, larger nodes: fewer slices per job).") var cpusPerNode: Int = 1
         @Option(help: "Offered load.") var load: Double = 0.9
-        @Option(help: "Policies to time (repeatable).") var policy: [String] = ["fcfs", "fcfs+easy"]
+        @Option(help: "Policies to time (repeatable). (default: fcfs, fcfs+easy)", transform: PolicyName.parse)
+        var policy: [PolicyName] = ["fcfs", "fcfs+easy"].map(PolicyName.init(text:))
         @Option(help: "Also time these SWF files under each policy (repeatable).") var swf: [String] = []
         @Option(help: "Write the results table (markdown) to this file.") var output: String?
-        @Option(help: "Synthetic workload model: poisson or lublin.") var model: String = "poisson"
+        @Option(help: "Synthetic workload model.") var model = WorkloadModel.poisson
         @Option(help: "Seed of the synthetic workload.") var seed: UInt64 = 1
         @Flag(help: "Compare with the Python textbook simulator instead (see above).") var textbook = false
         @Option(help: "With --textbook: the Python simulator.") var textbookScript = "results/sim/textbook_sim.py"
@@ -38,7 +39,6 @@ struct BenchCommand: ParsableCommand {
         @Option(help: "With --textbook: runs per policy.") var runs = 3
 
         func validate() throws {
-            guard ["poisson", "lublin"].contains(model) else { throw ValidationError("--model is poisson or lublin") }
             guard runs > 0, textbookJobs > 0, jobs > 0, nodes > 0, cpusPerNode > 0 else {
                 throw ValidationError("--runs, --jobs, --textbook-jobs, --nodes and --cpus-per-node must be positive")
             }
@@ -55,7 +55,7 @@ struct BenchCommand: ParsableCommand {
             var workloads: [Workload] = []
             let genStart = ContinuousClock.now
             var synthetic: Workload
-            if model == "lublin" {
+            if model == .lublin {
                 synthetic = LublinModel().workload(jobs: jobs, processors: nodes * cpusPerNode, users: 16, load: load, seed: seed)
                 synthetic.setHomogeneousCluster(nodes: nodes, cpusPerNode: cpusPerNode)
             } else {
@@ -75,7 +75,7 @@ struct BenchCommand: ParsableCommand {
                 lines.append(bareLine)
                 for p in policy {
                     let pol: any SchedulingPolicy
-                    do { pol = try PolicyCatalog.make(p) } catch { throw CLIError("\(error)") }
+                    do { pol = try PolicyCatalog.make(p.text) } catch { throw CLIError("\(error)") }
                     var sim = Simulator(workload: w, policy: pol)
                     if stderrIsTerminal { sim.progress = { e, d in warn("  \(p): \(e) events, \(d) jobs done") } }
                     let r = try sim.run()

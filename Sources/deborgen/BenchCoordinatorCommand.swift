@@ -14,10 +14,10 @@ struct BenchCoordinatorCommand: ParsableCommand {
     @Option(help: "Concurrent clients (each a keep-alive connection on its own thread).") var clients = 8
     @Option(help: "Seconds of submissions.") var submitSeconds = 10.0
     @Option(help: "Seconds of claim→report cycles (each client is a worker with its own node).") var cycleSeconds = 10.0
-    @Option(help: "Policy.") var policy = "fcfs+easy"
+    @Option(help: "Policy. (default: fcfs+easy)", transform: PolicyName.parse) var policy = PolicyName(text: "fcfs+easy")
     @Option(name: .customLong("node-cpus"), help: "Processors per worker node in the cycle phase (a claim's policy pass decides up to clients × this many starts).")
     var nodeCPUs = 16
-    @Option(help: "SQLite synchronous mode: full or normal.") var sync = "full"
+    @Option(help: "SQLite synchronous mode: full or normal.") var sync = SyncMode.full
     @Flag(inversion: .prefixedNo, help: "Each report also claims the node's next offer (?claim_next=1, one transaction per job, as `deborgen worker` does); --no-chain sends a claim and a report per job.")
     var chain = true
     @Option(help: "Data folder (default: a fresh temporary folder, removed afterwards).") var dataDir: String?
@@ -29,7 +29,6 @@ struct BenchCoordinatorCommand: ParsableCommand {
         guard submitSeconds > 0, submitSeconds <= 600, cycleSeconds > 0, cycleSeconds <= 600 else {
             throw ValidationError("phases are bounded: 0 < seconds ≤ 600")
         }
-        guard ["full", "normal"].contains(sync) else { throw ValidationError("--sync must be full or normal") }
     }
 
     func run() throws {
@@ -38,8 +37,8 @@ struct BenchCoordinatorCommand: ParsableCommand {
         let now = wallClock()
         let submitter = try Tokens.create(dataDir: dir, name: "bench", role: .submitter, now: now)
         let worker = try Tokens.create(dataDir: dir, name: "bench-worker", role: .worker, now: now)
-        var o = CoordinatorOptions(dataDir: dir, config: CoordinatorConfig(policy: policy, lease: 60 * Time.second))
-        o.durable = sync == "full"
+        var o = CoordinatorOptions(dataDir: dir, config: CoordinatorConfig(policy: policy.text, lease: 60 * Time.second))
+        o.durable = sync.durable
         o.config.traceDecisions = true
         let box = ServerBox()
         let sem = DispatchSemaphore(value: 0)

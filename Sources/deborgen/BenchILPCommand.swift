@@ -26,10 +26,13 @@ struct BenchILP: ParsableCommand {
     var burst = "workloads/hetero-gpu-burst.json"
     @Option(help: "Jobs per burst and jobs in a generated bursty workload.") var burstSize = 100
     @Option(help: "Jobs in a generated bursty workload.") var burstJobs = 1500
-    @Option(help: "Policies to compare (repeatable).")
-    var policy: [String] = ["ilp", "ilp:throughput,size=0", "ilp:throughput,size=0,short=1,reserve=off", "ilp:fairness",
-                            "ilp:energy", "fcfs+easy", "fairshare+easy", "least-loaded", "sjf+easy"]
-    @Option(help: "Batch sizes for the scaling table, JOBSxNODES, comma-separated.") var sizes = "20x8,35x12,50x16,75x24,100x32,200x64"
+    @Option(help: "Policies to compare (repeatable). (default: ilp, ilp:throughput,size=0, ilp:throughput,size=0,short=1,reserve=off, ilp:fairness, ilp:energy, fcfs+easy, fairshare+easy, least-loaded, sjf+easy)",
+            transform: PolicyName.parse)
+    var policy: [PolicyName] = ["ilp", "ilp:throughput,size=0", "ilp:throughput,size=0,short=1,reserve=off", "ilp:fairness",
+                                "ilp:energy", "fcfs+easy", "fairshare+easy", "least-loaded", "sjf+easy"].map(PolicyName.init(text:))
+    @Option(help: "Batch sizes for the scaling table, JOBSxNODES, comma-separated. (default: 20x8,35x12,50x16,75x24,100x32,200x64)",
+            transform: BatchSizes.parse)
+    var sizes = try! BatchSizes.parse("20x8,35x12,50x16,75x24,100x32,200x64")
     @Option(help: "Random instances per size.") var instances = 10
     @Option(help: "Time limit (ms) used to measure time to proven optimum.") var proofLimit = 5000
     @Option(help: "Simulations run at once (threads).") var threads = 2
@@ -45,15 +48,6 @@ struct BenchILP: ParsableCommand {
         if instances <= 0 { throw ValidationError("--instances must be at least 1") }
         if threads <= 0 { throw ValidationError("--threads must be at least 1") }
         if proofLimit <= 0 { throw ValidationError("--proof-limit must be a positive number of milliseconds") }
-        _ = try parsedSizes()
-    }
-
-    func parsedSizes() throws -> [(jobs: Int, nodes: Int)] {
-        try sizes.split(separator: ",").map { s in
-            let p = s.lowercased().split(separator: "x").compactMap { Int($0) }
-            guard p.count == 2, p[0] > 0, p[1] > 0 else { throw ValidationError("--sizes: '\(s)' is not JOBSxNODES, e.g. 100x32") }
-            return (p[0], p[1])
-        }
     }
 
     func run() throws {
@@ -109,7 +103,7 @@ struct BenchILP: ParsableCommand {
         var rows = [["jobs×nodes", "vars (mean)", "rows (mean)", "to optimum: mean ms", "p95 ms", "max ms", "proven",
                      "at \(base.timeLimitMs) ms: mean ms", "optimal/feasible/fallback", "gain vs greedy"]]
         var affordable = "none of the sizes tried", affordableGap = "none of the sizes tried"
-        for (n, m) in try parsedSizes() {
+        for (n, m) in sizes.sizes {
             var proofTimes: [Double] = [], budgetTimes: [Double] = [], vars = 0.0, cons = 0.0, proven = 0
             var statuses = [String: Int](), gains: [Double] = []
             for k in 0..<instances {
@@ -198,8 +192,8 @@ struct BenchILP: ParsableCommand {
             workloads.append(b)
         }
 
-        let runs: [(Int, String)] = workloads.indices.flatMap { k in policy.map { (k, $0) } }
-        let weights = ilp.weights
+        let runs: [(Int, String)] = workloads.indices.flatMap { k in policy.map { (k, $0.text) } }
+        let weights = ilp.weights?.text
         for (_, p) in runs { _ = try Self.makePolicy(p, options, weights) }
         let box = ResultBox(count: runs.count)
         let ws = workloads
@@ -234,7 +228,7 @@ struct BenchILP: ParsableCommand {
         var csv = "workload,policy,jobs,mean_wait_s,p95_wait_s,mean_bounded_slowdown,utilization,jain_fairness,makespan_s,"
         csv += "solves,solve_mean_ms,solve_p95_ms,solve_max_ms,fallbacks,feasible_not_proven,wall_s,energy_kwh,energy_cost\n"
         var md = "## ILP against the heuristics\n\n"
-        md += "Policies: \(policy.joined(separator: ", ")). `least-loaded` = `fcfs+any:least-loaded`; "
+        md += "Policies: \(policy.map(\.text).joined(separator: ", ")). `least-loaded` = `fcfs+any:least-loaded`; "
         md += "`fairshare+easy` is the fair-share order with EASY. Metrics as in DESIGN.md (bounded slowdown τ = 10 s; "
         md += "Jain over users' delivered processor-seconds per share). Solve statistics count passes that called GLPK.\n\n"
         for (k, w) in workloads.enumerated() {

@@ -29,7 +29,7 @@ struct BenchRunCommand: AsyncParsableCommand {
     @Option(help: "Directory for stored cell results (default: <root>/.bench).") var cache: String?
     @Flag(help: "Forget stored cell results of this experiment (or of this shard) and compute every cell again.") var fresh = false
     @Option(help: ArgumentHelp("Run only shard I of N of the grid (1 ≤ I ≤ N); merge the shards with deborgen bench merge.",
-                               valueName: "I/N")) var shard: ShardSpec?
+                               valueName: "I/N"), transform: ShardSpec.parse) var shard: ShardSpec?
     @Option(help: "With --shard: the directory to write shard-I-of-N/ into (default: <cache>/<experiment>/shards).")
     var shardDir: String?
     @Flag(help: "No progress bar.") var quiet = false

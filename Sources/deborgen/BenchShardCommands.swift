@@ -7,15 +7,6 @@ extension Deborgen {
     static var version: String { configuration.version }
 }
 
-/// `--shard I/N`: a bad value fails while the command line is parsed.
-/// (Bench does not import ArgumentParser, so the conformance lives here.)
-extension ShardSpec: ExpressibleByArgument {
-    public init?(argument: String) {
-        guard let s = try? ShardSpec(parsing: argument) else { return nil }
-        self = s
-    }
-}
-
 /// `deborgen bench merge FILE`: the experiment's outputs from its shards.
 struct BenchMergeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -16,8 +16,8 @@ struct ConnectionOptions: ParsableArguments {
     var config: String?
 
     @Option(name: .customLong("trusted-network"),
-            help: ArgumentHelp("A network whose plain-http traffic is already protected (an overlay such as Tailscale 100.64.0.0/10 or a WireGuard subnet); repeatable; IPv4 or IPv6 CIDR (also $DEBORGEN_TRUSTED_NETWORKS, comma-separated). Without it, the token is sent over http:// only to loopback.", valueName: "cidr"))
-    var trustedNetworks: [String] = []
+            help: ArgumentHelp("A network whose plain-http traffic is already protected (an overlay such as Tailscale 100.64.0.0/10 or a WireGuard subnet); repeatable; IPv4 or IPv6 CIDR (also $DEBORGEN_TRUSTED_NETWORKS, comma-separated). Without it, the token is sent over http:// only to loopback.", valueName: "cidr"), transform: CIDR.parse)
+    var trustedNetworks: [CIDR] = []
 
     @Flag(help: "Send the token over plain http:// to any address (it travels in clear).")
     var insecure = false
@@ -25,9 +25,9 @@ struct ConnectionOptions: ParsableArguments {
     /// The transport rule from the flags and $DEBORGEN_TRUSTED_NETWORKS.
     func transportPolicy(environment env: [String: String] = ProcessInfo.processInfo.environment) throws -> TransportPolicy {
         let fromEnv = (env["DEBORGEN_TRUSTED_NETWORKS"] ?? "").split(separator: ",").map(String.init)
-        var nets: [CIDR] = []
-        for t in trustedNetworks + fromEnv where !t.trimmingCharacters(in: .whitespaces).isEmpty {
-            do { nets.append(try CIDR(parsing: t)) } catch { throw ValidationError("--trusted-network: \(error)") }
+        var nets = trustedNetworks
+        for t in fromEnv where !t.trimmingCharacters(in: .whitespaces).isEmpty {
+            do { nets.append(try CIDR(parsing: t)) } catch { throw ValidationError("DEBORGEN_TRUSTED_NETWORKS: \(error)") }
         }
         return TransportPolicy(trusted: nets, insecure: insecure)
     }

@@ -11,7 +11,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @Option(help: "Folder for the database, logs and artifacts (created if missing).") var dataDir: String
     @Option(help: "Address to listen on (loopback by default).") var host = "127.0.0.1"
     @Option(help: "Port (0: any free port).") var port = 8080
-    @Option(help: "Scheduling policy, as in `deborgen simulate` (see `deborgen policies`).") var policy = "fcfs+easy"
+    @Option(help: "Scheduling policy, as in `deborgen simulate` (see `deborgen policies`). (default: fcfs+easy)", transform: PolicyName.parse)
+    var policy = PolicyName(text: "fcfs+easy")
     @Option(help: "Maximum running jobs per user.") var userCap: Int?
     @Option(help: "Lease length in seconds: claims and renewals hold an attempt this long; a node silent this long is lost.") var leaseS = 30.0
     @Option(help: "Heartbeat interval in seconds told to workers.") var heartbeatS = 5.0
@@ -20,21 +21,19 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @Option(help: "Per-job artifact total cap in MiB.") var maxJobArtifactsMiB = 1024
     @Option(help: "Largest JSON request body in KiB.") var maxBodyKiB = 1024
     @Option(help: "SQLite synchronous mode: full (fsync every commit) or normal (WAL: survives a killed process, not power loss).")
-    var sync = "full"
+    var sync = SyncMode.full
 
     func validate() throws {
-        _ = try PolicyCatalog.make(policy)
-        guard ["full", "normal"].contains(sync) else { throw ValidationError("--sync must be full or normal") }
         guard leaseS >= 1, heartbeatS > 0, heartbeatS < leaseS else { throw ValidationError("need --lease-s ≥ 1 and 0 < --heartbeat-s < --lease-s") }
         if let c = userCap, c < 1 { throw ValidationError("--user-cap must be at least 1") }
     }
 
     func run() async throws {
-        var config = CoordinatorConfig(policy: policy, userCap: userCap,
+        var config = CoordinatorConfig(policy: policy.text, userCap: userCap,
                                        lease: Micros((leaseS * 1e6).rounded()), heartbeatInterval: Micros((heartbeatS * 1e6).rounded()))
         config.traceDecisions = true
         var o = CoordinatorOptions(dataDir: dataDir, config: config)
-        o.durable = sync == "full"
+        o.durable = sync.durable
         o.maxLogBytes = maxLogMiB << 20
         o.maxArtifactBytes = maxArtifactMiB << 20
         o.maxJobArtifactBytes = maxJobArtifactsMiB << 20

@@ -5,12 +5,12 @@ import Policies
 /// `bench ilp`. Defaults are ILPOptions' (docs/ilp.md).
 struct ILPArguments: ParsableArguments {
     @Option(name: .customLong("ilp-objective"),
-            help: "ILP objective: throughput, fairness, energy or combined (a policy named ilp:OBJECTIVE overrides it).")
-    var objective: String = "throughput"
+            help: "ILP objective (a policy named ilp:OBJECTIVE overrides it).")
+    var objective = ILPObjective.throughput
 
     @Option(name: .customLong("ilp-weights"),
-            help: "ILP weights on top of the objective's, e.g. fairness=1,energy=0.5.")
-    var weights: String?
+            help: "ILP weights on top of the objective's, e.g. fairness=1,energy=0.5.", transform: ILPWeights.parse)
+    var weights: ILPWeights?
 
     @Option(name: .customLong("ilp-time-limit"), help: "ILP solve budget per pass, in milliseconds of CPU time.")
     var timeLimit: Int = 100
@@ -32,11 +32,13 @@ struct ILPArguments: ParsableArguments {
             help: "ILP weight ∝ (1h/estimate)^s: 0 ignores estimates, 1 favours short jobs like SJF.")
     var shortness: Double = 0
 
-    @Option(name: .customLong("ilp-aging"), help: "ILP aging: a job that waited this long weighs double (e.g. 1h, 30m).")
-    var aging: String = "1h"
+    @Option(name: .customLong("ilp-aging"), help: "ILP aging: a job that waited this long weighs double (e.g. 1h, 30m). (default: 1h)",
+            transform: PositiveDuration.parse)
+    var aging = PositiveDuration(text: "1h", micros: Time.hour)
 
-    @Option(name: .customLong("ilp-fallback"), help: "Heuristic policy used for a pass when GLPK returns no solution.")
-    var fallback: String = "fcfs+easy"
+    @Option(name: .customLong("ilp-fallback"), help: "Heuristic policy used for a pass when GLPK returns no solution. (default: fcfs+easy)",
+            transform: HeuristicPolicyName.parse)
+    var fallback = HeuristicPolicyName(text: "fcfs+easy")
 
     @Flag(name: .customLong("ilp-no-reserve"),
           help: "ILP without EASY protection (no forced FCFS prefix, no reservation; large jobs can starve).")
@@ -48,25 +50,20 @@ struct ILPArguments: ParsableArguments {
     /// The options, validated; errors name the option and what is accepted.
     func options() throws -> ILPOptions {
         do {
-            guard let agingTime = Time.parseDuration(aging), agingTime > 0 else {
-                throw ValidationError("--ilp-aging '\(aging)' is not a positive duration (e.g. 1h, 30m, 90s)")
-            }
             var o = ILPOptions(timeLimitMs: timeLimit, mipGap: gap, batchSize: batch, candidates: candidates,
-                               fallback: fallback, aging: agingTime, sizeExponent: sizeExponent, shortness: shortness,
+                               fallback: fallback.text, aging: aging.micros, sizeExponent: sizeExponent, shortness: shortness,
                                reserve: !noReserve, warmStart: !noWarmStart)
-            o.setObjective(try ILPOptions.parseObjective(objective))
-            if let w = weights { try o.applyWeights(w) }
+            o.setObjective(objective)
+            if let w = weights { try o.applyWeights(w.text) }
             try o.validate()
             return o
-        } catch let error as PolicySpec.ParseError {
+        } catch {
             throw ValidationError(error.message.replacingOccurrences(of: "ILP time limit", with: "--ilp-time-limit")
                 .replacingOccurrences(of: "ILP MIP gap", with: "--ilp-gap")
                 .replacingOccurrences(of: "ILP batch size", with: "--ilp-batch")
                 .replacingOccurrences(of: "ILP candidate nodes per job", with: "--ilp-candidates")
-                .replacingOccurrences(of: "ILP fallback", with: "--ilp-fallback")
                 .replacingOccurrences(of: "ILP size exponent", with: "--ilp-size-exponent")
-                .replacingOccurrences(of: "ILP shortness exponent", with: "--ilp-shortness")
-                .replacingOccurrences(of: "unknown ILP objective", with: "--ilp-objective: unknown objective"))
+                .replacingOccurrences(of: "ILP shortness exponent", with: "--ilp-shortness"))
         }
     }
 

@@ -8,22 +8,16 @@ struct JobsCommand: AsyncParsableCommand {
         abstract: "List jobs, newest first (submitters see their own).")
 
     @OptionGroup var connection: ConnectionOptions
-    @Option(help: "Only jobs in this state: queued, running, succeeded, failed, cancelled.") var state: String?
+    @Option(help: "Only jobs in this state.") var state: JobState?
     @Option(help: "Only this user's jobs.") var user: String?
     @Option(help: "At most this many.") var limit: Int = 50
     @Flag(help: "Print JSON ({\"jobs\": [...]}) instead of a table.") var json = false
 
-    func validate() throws {
-        if let state, !["queued", "running", "succeeded", "failed", "cancelled"].contains(state) {
-            throw ValidationError("--state must be one of queued, running, succeeded, failed, cancelled")
-        }
-    }
-
     func run() async throws {
         let client = try connection.client()
-        let jobs = try await withClientErrors { try await client.jobs(state: state, user: user, limit: limit) }
+        let jobs = try await withClientErrors { try await client.jobs(state: state?.rawValue, user: user, limit: limit) }
         if json { print(jsonString(["jobs": jobs])); return }
-        if jobs.isEmpty { print("no jobs\(state.map { " in state \($0)" } ?? "")"); return }
+        if jobs.isEmpty { print("no jobs\(state.map { " in state \($0.rawValue)" } ?? "")"); return }
         let now = Date()
         // The list carries no attempts: running jobs' nodes come from the node list.
         var runningOn: [Int: String] = [:]

@@ -20,16 +20,17 @@ struct ReplayCommand: ParsableCommand {
     @Argument(help: "Trace file (JSON Lines, docs/trace-format.md).")
     var trace: String
 
-    @Option(name: .shortAndLong, help: "Policy to replay under (repeatable). Default: the policy named in the trace.")
-    var policy: [String] = []
+    @Option(name: .shortAndLong, help: "Policy to replay under (repeatable). Default: the policy named in the trace.",
+            transform: PolicyName.parse)
+    var policy: [PolicyName] = []
 
     @Flag(help: "Do not model the dispatch delay measured in the trace (same as --delay-model none).")
     var noDispatchDelay = false
     @Option(help: "Dispatch delay model for live traces: per-attempt (each attempt's own offer → claim time), mean, or none.")
     var delayModel: DelayModelArgument = .init(model: .perAttempt)
 
-    @Option(help: "Fair-share half-life, e.g. 7d, or 'none'.")
-    var halfLife: String = "7d"
+    @Option(help: "Fair-share half-life, e.g. 7d, or 'none'. (default: 7d)", transform: HalfLife.parse)
+    var halfLife = HalfLife(text: "7d", micros: 7 * Time.day)
 
     @Option(help: "Write per-job observed and replayed start times (first policy) to this CSV.")
     var startsCsv: String?
@@ -40,14 +41,14 @@ struct ReplayCommand: ParsableCommand {
     func run() throws {
         let t: TraceRun
         do { t = try TraceRun.read(path: trace) } catch { throw CLIError("\(error)") }
-        let names = policy.isEmpty ? [t.policy] : policy
+        let names = policy.isEmpty ? [t.policy] : policy.map(\.text)
         var policies: [any SchedulingPolicy] = []
         for n in names {
             do { policies.append(try PolicyCatalog.make(n)) } catch {
                 throw CLIError("\(error)\(policy.isEmpty ? " (the trace's policy; pass --policy to choose)" : "")")
             }
         }
-        let hl: Micros? = halfLife == "none" ? nil : Time.parseDuration(halfLife)
+        let hl = halfLife.micros
         let replay = Replay(t, delays: noDispatchDelay ? .none : delayModel.model)
         print("trace: \(trace) (\(t.source), policy \(t.policy), \(t.workload.jobs.count) jobs, \(t.workload.nodes.count) nodes, \(t.leaseExpiries) lease expiries, \(t.requeues) requeues, \(t.withdrawals) withdrawn offers\(t.closingDepartures > 0 ? ", \(t.closingDepartures) node departures after the last job ended, not replayed" : ""))")
         switch replay.delayModel {

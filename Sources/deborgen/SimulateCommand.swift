@@ -20,8 +20,9 @@ struct SimulateCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Workload file: .swf (Standard Workload Format) or .json (deborgen workload).")
     var workload: String
 
-    @Option(name: .shortAndLong, help: "Policy (repeatable; several give a comparison table). See the list above.")
-    var policy: [String] = ["fcfs+easy"]
+    @Option(name: .shortAndLong, help: "Policy (repeatable; several give a comparison table). See the list above. (default: fcfs+easy)",
+            transform: PolicyName.parse)
+    var policy: [PolicyName] = [PolicyName(text: "fcfs+easy")]
 
     @Option(help: "Skip the first K jobs of the workload.")
     var skip: Int = 0
@@ -38,8 +39,8 @@ struct SimulateCommand: ParsableCommand {
     @Flag(help: "Kill jobs that run longer than their estimate at the estimate (status timeout).")
     var killAtEstimate = false
 
-    @Option(help: "Fair-share usage half-life, e.g. 7d, 12h, or 'none' for no decay.")
-    var halfLife: String = "7d"
+    @Option(help: "Fair-share usage half-life, e.g. 7d, 12h, or 'none' for no decay. (default: 7d)", transform: HalfLife.parse)
+    var halfLife = HalfLife(text: "7d", micros: 7 * Time.day)
 
     @Option(help: "Maximum running jobs per user.")
     var userCap: Int?
@@ -72,16 +73,13 @@ struct SimulateCommand: ParsableCommand {
         if policy.count > 1 && (jobsCsv != nil || trace != nil) {
             throw ValidationError("--jobs-csv and --trace take one --policy at a time")
         }
-        if halfLife != "none" && Time.parseDuration(halfLife) == nil {
-            throw ValidationError("--half-life '\(halfLife)' is not a duration (e.g. 7d, 12h, 90m, or none)")
-        }
     }
 
     func run() throws {
         let options = PolicyOptions(userCap: userCap, reservationDepth: reservationDepth)
         var policies: [any SchedulingPolicy] = []
         for p in policy {
-            do { policies.append(try PolicyCatalog.make(p, options: options, ilp: try ilp.options(), ilpWeights: ilp.weights)) } catch {
+            do { policies.append(try PolicyCatalog.make(p.text, options: options, ilp: try ilp.options(), ilpWeights: ilp.weights?.text)) } catch {
                 throw CLIError("\(error)")
             }
         }
@@ -94,7 +92,7 @@ struct SimulateCommand: ParsableCommand {
         if let n = nodes { w.setHomogeneousCluster(nodes: n, cpusPerNode: cpusPerNode) }
         if killAtEstimate { w.killAtEstimate = true }
         guard !w.jobs.isEmpty else { throw CLIError("\(workload): no jobs to simulate") }
-        let hl: Micros? = halfLife == "none" ? nil : Time.parseDuration(halfLife)
+        let hl = halfLife.micros
 
         var results: [SimulationResult] = []
         for p in policies {

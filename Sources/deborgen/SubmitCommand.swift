@@ -26,22 +26,24 @@ struct SubmitCommand: AsyncParsableCommand {
     @Option(name: .customLong("memory-mb"), help: "Memory in MiB (also the job's ulimit -v, plus 64 MiB).") var memoryMB: Int?
     @Option(help: "GPUs.") var gpus: Int?
     @Option(name: .customLong("label"), help: "A label the node must have (repeatable).") var labels: [String] = []
-    @Option(help: "Kill the job after this long: 90, 30s, 10m, 2h, 1:30:00 (default 1h).") var timeout: String?
-    @Option(help: "Expected run time, for backfilling (default: the timeout).") var estimate: String?
+    @Option(help: "Kill the job after this long: 90, 30s, 10m, 2h, 1:30:00 (default 1h).", transform: PositiveSeconds.parse) var timeout: PositiveSeconds?
+    @Option(help: "Expected run time, for backfilling (default: the timeout).", transform: PositiveSeconds.parse) var estimate: PositiveSeconds?
     @Option(help: "Attempts before the job fails for good (default 3).") var attempts: Int?
     @Option(help: "Priority (higher first, under priority policies).") var priority: Int?
     @Option(help: "Run only after this job succeeds (repeatable).") var after: [Int] = []
-    @Option(name: .customLong("env"), help: ArgumentHelp("An environment variable for the job (repeatable).", valueName: "KEY=VALUE")) var envs: [String] = []
+    @Option(name: .customLong("env"), help: ArgumentHelp("An environment variable for the job (repeatable).", valueName: "KEY=VALUE"), transform: EnvVariable.parse)
+    var envs: [EnvVariable] = []
     @Option(help: ArgumentHelp("Run this first (with network), e.g. --setup 'pip install numpy' (split on spaces; use --file for more).", valueName: "command")) var setup: String?
     @Flag(help: "Run the command without network (after --setup); only nodes that can isolate take it.") var isolateNetwork = false
-    @Option(help: ArgumentHelp("Run setup and command in this container image (podman or docker on the worker, which never pulls it); only workers offering containers take the job.", valueName: "ref"))
-    var image: String?
-    @Option(help: ArgumentHelp("Submit one job per index: 1-100, 0-99:5, 1,4,9. The index is in $DEBORGEN_ARRAY_INDEX.", valueName: "spec")) var array: String?
+    @Option(help: ArgumentHelp("Run setup and command in this container image (podman or docker on the worker, which never pulls it); only workers offering containers take the job.", valueName: "ref"), transform: ImageName.parse)
+    var image: ImageName?
+    @Option(help: ArgumentHelp("Submit one job per index: 1-100, 0-99:5, 1,4,9. The index is in $DEBORGEN_ARRAY_INDEX.", valueName: "spec"), transform: ArraySpec.parse)
+    var array: ArraySpec?
     @Option(help: "A JSON job file (the body of POST /v1/jobs, or an array of them).") var file: String?
-    @Option(help: ArgumentHelp("Keep retrying a submission that got no answer (network trouble, coordinator restarting) for this long; each job carries an Idempotency-Key, so a retry never creates a second job. 0: no retry.", valueName: "duration"))
-    var retryFor: String = "2m"
-    @Option(help: ArgumentHelp("The Idempotency-Key to send (default: a fresh random one per job). Reusing it after a crash answers the job it created; with --array the i-th job (from 0) gets KEY-i.", valueName: "key"))
-    var idempotencyKey: String?
+    @Option(help: ArgumentHelp("Keep retrying a submission that got no answer (network trouble, coordinator restarting) for this long; each job carries an Idempotency-Key, so a retry never creates a second job. 0: no retry. (default: 2m)", valueName: "duration"), transform: Seconds.parse)
+    var retryFor = Seconds(text: "2m", seconds: 120)
+    @Option(help: ArgumentHelp("The Idempotency-Key to send (default: a fresh random one per job). Reusing it after a crash answers the job it created; with --array the i-th job (from 0) gets KEY-i.", valueName: "key"), transform: IdempotencyKey.parse)
+    var idempotencyKey: IdempotencyKey?
     @Flag(name: .shortAndLong, help: "Print only the job ids, one a line.") var quiet = false
     @Flag(help: "Print the submitted jobs as JSON.") var json = false
 
@@ -63,15 +65,9 @@ struct SubmitCommand: AsyncParsableCommand {
             base = [V1.JobSubmission(command: command)]
         }
         var env: [String: String] = [:]
-        for e in envs {
-            guard let eq = e.firstIndex(of: "="), eq != e.startIndex else { throw ValidationError("--env wants KEY=VALUE, got '\(e)'") }
-            env[String(e[..<eq])] = String(e[e.index(after: eq)...])
-        }
+        for e in envs { env[e.key] = e.value }
         // The API takes whole seconds: round up.
-        var timeoutS: Int?
-        if let timeout { guard let t = parseDuration(timeout), t > 0 else { throw ValidationError("--timeout: cannot read '\(timeout)' (try 90, 30s, 10m, 2h)") }; timeoutS = Int(t.rounded(.up)) }
-        var estimateS: Int?
-        if let estimate { guard let t = parseDuration(estimate), t > 0 else { throw ValidationError("--estimate: cannot read '\(estimate)'") }; estimateS = Int(t.rounded(.up)) }
+        let timeoutS = timeout?.wholeSeconds, estimateS = estimate?.wholeSeconds
         var out: [V1.JobSubmission] = []
         for var j in base {
             if file != nil && !command.isEmpty { j.command = command }
@@ -92,14 +88,9 @@ struct SubmitCommand: AsyncParsableCommand {
             if !env.isEmpty { j.env = (j.env ?? [:]).merging(env) { _, b in b } }
             if let setup { j.setup = setup.split(separator: " ").map(String.init) }
             if isolateNetwork { j.isolateNetwork = true }
-            if let image {
-                if let why = ImageReference.problem(image) { throw ValidationError("--image: \(why)") }
-                j.image = image
-            }
+            if let image { j.image = image.text }
             if let array {
-                let spec: ArraySpec
-                do { spec = try ArraySpec(parsing: array) } catch { throw ValidationError("\(error)") }
-                out += j.expanded(over: spec)
+                out += j.expanded(over: array)
             } else {
                 out.append(j)
             }
@@ -109,15 +100,12 @@ struct SubmitCommand: AsyncParsableCommand {
 
     func run() async throws {
         let subs = try buildSubmissions()
-        guard let budget = parseDuration(retryFor), budget >= 0 else { throw ValidationError("--retry-for: cannot read '\(retryFor)' (try 0, 30s, 2m)") }
-        if let k = idempotencyKey, k.isEmpty || k.count > 200 || !k.unicodeScalars.allSatisfy({ $0.value >= 0x21 && $0.value <= 0x7e }) {
-            throw ValidationError("--idempotency-key must be 1 to 200 printable ASCII characters without spaces")
-        }
+        let budget = retryFor.seconds
         let client = try connection.client()
         var jobs: [V1.Job] = []
         try await withClientErrors {
             for (i, s) in subs.enumerated() {
-                let key = idempotencyKey.map { subs.count == 1 ? $0 : "\($0)-\(i)" } ?? UUID().uuidString
+                let key = idempotencyKey.map { subs.count == 1 ? $0.text : "\($0.text)-\(i)" } ?? UUID().uuidString
                 let which = subs.count == 1 ? "the job" : "job \(i + 1) of \(subs.count)"
                 let j = try await client.submitRetrying(s, idempotencyKey: key, budget: budget) { e, d in
                     warn("submit: \(which) got no answer (\(e)); retrying in \(String(format: "%.1f", d)) s with the same Idempotency-Key \(key)")

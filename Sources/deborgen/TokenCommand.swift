@@ -10,21 +10,13 @@ struct TokenCommand: ParsableCommand {
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a token and print it (it is shown only once).")
-        @Option(help: "admin, submitter, worker or reader.") var role: String
-        @Option(help: "Who holds it: the user name for a submitter, the worker's name for a worker.") var name: String
+        @Option(help: "What the token may do (docs/api.md).") var role: Role
+        @Option(help: "Who holds it: the user name for a submitter, the worker's name for a worker.", transform: TokenName.parse)
+        var name: TokenName
         @Option(help: "The coordinator's data folder.") var dataDir: String
 
-        func validate() throws {
-            guard Role(rawValue: role) != nil else {
-                throw ValidationError("--role must be one of \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            guard !name.isEmpty, name.count <= 64, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-@".contains($0)) }) else {
-                throw ValidationError("--name must be 1–64 characters of [A-Za-z0-9._@-]")
-            }
-        }
-
         func run() throws {
-            let t = try Tokens.create(dataDir: dataDir, name: name, role: Role(rawValue: role)!, now: wallClock())
+            let t = try Tokens.create(dataDir: dataDir, name: name.text, role: role, now: wallClock())
             print(t)
         }
     }

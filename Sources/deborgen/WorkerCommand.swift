@@ -58,8 +58,8 @@ struct WorkerCommand: AsyncParsableCommand {
     @Flag(help: "Refuse to start unless jobs naming a container image can run here (podman, or docker with a daemon).") var requireContainers = false
     @Flag(help: "Do not run jobs naming a container image, even where podman or docker works.") var noContainers = false
 
-    @Option(help: ArgumentHelp("Take work only in these local hours, e.g. 18:00-08:00 or 09:00-12:00,14:00-17:00.", valueName: "HH:MM-HH:MM"))
-    var hours: String?
+    @Option(help: ArgumentHelp("Take work only in these local hours, e.g. 18:00-08:00 or 09:00-12:00,14:00-17:00.", valueName: "HH:MM-HH:MM"), transform: WorkHours.parse)
+    var hours: WorkHours?
 
     @Option(help: "Directory for job workspaces (default: ~/.cache/deborgen/worker-NAME).")
     var workDir: String?
@@ -104,8 +104,6 @@ struct WorkerCommand: AsyncParsableCommand {
         let cpuLimits = CPULimits.detect()
         var cores = CorePool.allowedCores()
         if let maxCPUs { cores = Array(cores.prefix(maxCPUs)) }
-        let wh: WorkHours?
-        do { wh = try hours.map { try WorkHours(parsing: $0) } } catch { throw ValidationError("\(error)") }
         let nodeName = name ?? ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "worker"
         let dir = workDir ?? (NSHomeDirectory() + "/.cache/deborgen/worker-\(nodeName)")
         var labelList = labels.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
@@ -128,7 +126,7 @@ struct WorkerCommand: AsyncParsableCommand {
             warn("\(f.string(from: Date())) [\(nodeName)] \(line)")
         }
         log("deborgen worker → \(client.baseURL.absoluteString) (\(verdict)); work dir \(dir)")
-        log("offering \(caps.cpus) cpus, \(caps.memoryMB) MiB, \(caps.gpus) gpus\(caps.gpuNames.isEmpty ? "" : " (\(caps.gpuNames.joined(separator: ", ")))"), os \(caps.os)\(labelList.isEmpty ? "" : ", labels \(labelList.joined(separator: ","))")\(wh.map { ", hours \($0.text)" } ?? "")")
+        log("offering \(caps.cpus) cpus, \(caps.memoryMB) MiB, \(caps.gpus) gpus\(caps.gpuNames.isEmpty ? "" : " (\(caps.gpuNames.joined(separator: ", ")))"), os \(caps.os)\(labelList.isEmpty ? "" : ", labels \(labelList.joined(separator: ","))")\(hours.map { ", hours \($0.text)" } ?? "")")
         if let sandbox {
             log("sandbox: every job runs in bubblewrap (\(sandbox.bwrap)): its workspace read-write, system directories read-only\(sandbox.extraReadOnly.isEmpty ? "" : " and " + sandbox.extraReadOnly.joined(separator: ", ") + " read-only"), private /tmp, no home directories, new PID namespace and session")
         } else if noSandbox {
@@ -166,7 +164,7 @@ struct WorkerCommand: AsyncParsableCommand {
         }
 
         var options = WorkerOptions(
-            name: nodeName, labels: labelList, capabilities: caps, hours: wh, workDir: dir, grace: grace,
+            name: nodeName, labels: labelList, capabilities: caps, hours: hours, workDir: dir, grace: grace,
             claimWaitS: max(1, min(60, claimWait)), keepWorkspaces: keepWorkspaces, sandbox: sandbox, cpuLimits: cpuLimits,
             cores: cpuLimits.taskset != nil ? cores : [], minFreeDiskMB: minFreeDiskMB, cgroup: cgroup, log: log)
         options.workspaceQuotaMB = workspaceQuotaMB

@@ -20,19 +20,18 @@ struct WorkloadCommand: ParsableCommand {
         @Option(help: "Offered load (0 < load).") var load: Double = 0.9
         @Option(help: "Random seed.") var seed: UInt64 = 1
         @Option(name: .shortAndLong, help: "Output file: .json writes deborgen JSON, anything else SWF.") var output: String
-        @Option(help: "Workload model: poisson or lublin.") var model: String = "poisson"
+        @Option(help: "Workload model.") var model = WorkloadModel.poisson
         @Option(help: "Users (jobs are spread uniformly over them).") var users: Int = 16
 
         func validate() throws {
             guard jobs > 0, nodes > 0, cpusPerNode > 0 else { throw ValidationError("--jobs, --nodes and --cpus-per-node must be positive") }
             guard load > 0, load.isFinite else { throw ValidationError("--load must be a positive number (got \(load))") }
-            guard ["poisson", "lublin"].contains(model) else { throw ValidationError("--model '\(model)' is not a model; accepted: poisson, lublin") }
             guard users > 0 else { throw ValidationError("--users must be at least 1") }
         }
 
         func run() throws {
             var w: Workload
-            if model == "lublin" {
+            if model == .lublin {
                 w = LublinModel().workload(jobs: jobs, processors: nodes * cpusPerNode, users: users, load: load, seed: seed)
                 w.setHomogeneousCluster(nodes: nodes, cpusPerNode: cpusPerNode)
             } else {
