@@ -32,7 +32,8 @@ struct BenchILP: ParsableCommand {
                                 "ilp:energy", "fcfs+easy", "fairshare+easy", "least-loaded", "sjf+easy"].map(PolicyName.init(text:))
     @Option(help: "Batch sizes for the scaling table, JOBSxNODES, comma-separated. (default: 20x8,35x12,50x16,75x24,100x32,200x64)",
             transform: BatchSizes.parse)
-    var sizes = try! BatchSizes.parse("20x8,35x12,50x16,75x24,100x32,200x64")
+    var sizes = BatchSizes(text: "20x8,35x12,50x16,75x24,100x32,200x64",
+                           sizes: [(20, 8), (35, 12), (50, 16), (75, 24), (100, 32), (200, 64)].map { (jobs: $0.0, nodes: $0.1) })
     @Option(help: "Random instances per size.") var instances = 10
     @Option(help: "Time limit (ms) used to measure time to proven optimum.") var proofLimit = 5000
     @Option(help: "Simulations run at once (threads).") var threads = 2
