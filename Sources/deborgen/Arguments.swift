@@ -139,23 +139,10 @@ struct PositiveDuration: GrammarArgument, CustomStringConvertible {
     }
 }
 
-/// `submit --retry-for`: seconds as the submitter's `parseDuration` reads them (`90`, `500ms`,
-/// `30s`, `10m`, `2h`, `1d`, `1:30:00`); 0 allowed.
+/// `submit`'s durations, as the submitter's `parseDuration` reads them (`90`, `500ms`, `30s`,
+/// `10m`, `2h`, `1d`, `1:30:00`): `parse` allows 0 (`--retry-for`), `parsePositive` wants more
+/// than 0 (`--timeout`, `--estimate`).
 struct Seconds: GrammarArgument, CustomStringConvertible {
-    let text: String
-    let seconds: Double
-    var description: String { text }
-
-    static func parse(_ text: String) throws -> Seconds {
-        guard let s = parseDuration(text), s >= 0 else {
-            throw ArgumentValueError("'\(text)' is not a duration: write seconds (0, 90), 500ms, 30s, 10m, 2h, 1d, or h:mm:ss")
-        }
-        return Seconds(text: text, seconds: s)
-    }
-}
-
-/// `submit --timeout` and `--estimate`: as `Seconds`, but more than 0.
-struct PositiveSeconds: GrammarArgument, CustomStringConvertible {
     let text: String
     let seconds: Double
     var description: String { text }
@@ -163,11 +150,18 @@ struct PositiveSeconds: GrammarArgument, CustomStringConvertible {
     /// Whole seconds, rounded up (the API takes whole seconds).
     var wholeSeconds: Int { Int(seconds.rounded(.up)) }
 
-    static func parse(_ text: String) throws -> PositiveSeconds {
+    static func parse(_ text: String) throws -> Seconds {
+        guard let s = parseDuration(text), s >= 0 else {
+            throw ArgumentValueError("'\(text)' is not a duration: write seconds (0, 90), 500ms, 30s, 10m, 2h, 1d, or h:mm:ss")
+        }
+        return Seconds(text: text, seconds: s)
+    }
+
+    static func parsePositive(_ text: String) throws -> Seconds {
         guard let s = parseDuration(text), s > 0 else {
             throw ArgumentValueError("'\(text)' is not a positive duration: write seconds (90), 500ms, 30s, 10m, 2h, 1d, or h:mm:ss (1:30:00)")
         }
-        return PositiveSeconds(text: text, seconds: s)
+        return Seconds(text: text, seconds: s)
     }
 }
 

@@ -26,8 +26,8 @@ struct SubmitCommand: AsyncParsableCommand {
     @Option(name: .customLong("memory-mb"), help: "Memory in MiB (also the job's ulimit -v, plus 64 MiB).") var memoryMB: Int?
     @Option(help: "GPUs.") var gpus: Int?
     @Option(name: .customLong("label"), help: "A label the node must have (repeatable).") var labels: [String] = []
-    @Option(help: "Kill the job after this long: 90, 30s, 10m, 2h, 1:30:00 (default 1h).", transform: PositiveSeconds.parse) var timeout: PositiveSeconds?
-    @Option(help: "Expected run time, for backfilling (default: the timeout).", transform: PositiveSeconds.parse) var estimate: PositiveSeconds?
+    @Option(help: "Kill the job after this long: 90, 30s, 10m, 2h, 1:30:00 (default 1h).", transform: Seconds.parsePositive) var timeout: Seconds?
+    @Option(help: "Expected run time, for backfilling (default: the timeout).", transform: Seconds.parsePositive) var estimate: Seconds?
     @Option(help: "Attempts before the job fails for good (default 3).") var attempts: Int?
     @Option(help: "Priority (higher first, under priority policies).") var priority: Int?
     @Option(help: "Run only after this job succeeds (repeatable).") var after: [Int] = []
