@@ -23,16 +23,16 @@ public enum APIRequest: String, CaseIterable, Sendable {
     /// Decodes and validates `body` as this request. Throws `APIError` (a 4xx with the field
     /// named) for anything the API refuses; never traps, whatever the bytes.
     ///
-    /// Returns the canonical JSON of what was decoded where the coordinator keeps one (a job
+    /// Returns the canonical JSON text of what was decoded where the coordinator keeps one (a job
     /// spec: stored, and hashed for idempotent submits; a result report: stored). Decoding that
     /// canonical text again gives the same text.
     @discardableResult
-    public func decode(_ body: Data) throws -> JSON? {
+    public func decode(_ body: Data) throws -> String? {
         switch self {
-        case .submit: return APIModels.jobSpecJSON(try APIModels.jobSpec(try JSON.parse(body)))
-        case .register: _ = try APIModels.nodeProposal(try JSON.parse(body), now: 0)
+        case .submit: return try JobSpec(decodeRequest(V1.JobSubmission.self, from: body)).canonicalJSON()
+        case .register: _ = try decodeRequest(V1.NodeRegistration.self, from: body)
         case .heartbeat: _ = try APIModels.heartbeat(body)
-        case .report: return APIModels.reportJSON(try APIModels.report(try JSON.parse(body)))
+        case .report: return try WireEncoder().encodeString(AttemptReport(decodeRequest(V1.ResultReport.self, from: body)).wire)
         case .empty: try APIModels.empty(body)
         case .artifactName: _ = try APIModels.artifactName(percentEncoded: String(decoding: body, as: UTF8.self))
         case .idempotencyKey: try CoordinatorCore.validateIdempotencyKey(String(decoding: body, as: UTF8.self))
@@ -41,21 +41,18 @@ public enum APIRequest: String, CaseIterable, Sendable {
     }
 }
 
-extension APIModels {
+/// The parts of requests that are not a JSON object of their own.
+enum APIModels {
     /// Heartbeat body → the attempt ids the worker says it is running (empty body: none).
     static func heartbeat(_ d: Data) throws -> [String] {
         guard !d.isEmpty else { return [] }
-        var r = try FieldReader(try JSON.parse(d))
-        let running = try r.strings("running_attempts", maxCount: 10_000, maxLength: 64) ?? []
-        try r.finish()
-        return running
+        return try decodeRequest(V1.HeartbeatBody.self, from: d).runningAttempts
     }
 
     /// The optional body of a POST that takes none: empty, or a JSON object without fields.
     static func empty(_ d: Data) throws {
         guard !d.isEmpty else { return }
-        let r = try FieldReader(try JSON.parse(d))
-        try r.finish()
+        _ = try decodeRequest(V1.EmptyBody.self, from: d)
     }
 
     /// A raw (percent-encoded) artifact name from a path → the checked name.

@@ -31,15 +31,6 @@ public struct AuditEntry: Sendable, Hashable {
         self.targetName = targetName
         self.detail = detail
     }
-
-    public var json: JSON {
-        .object([
-            ("seq", .int(Int(seq))), ("at", Timestamp.json(at)), ("actor", .string(actor)), ("role", .string(role)),
-            ("action", .string(action)),
-            ("target", .object([("kind", .string(targetKind)), ("id", .int(targetID)), ("name", .of(targetName))])),
-            ("detail", .of(detail)),
-        ])
-    }
 }
 
 extension Store {

@@ -3,12 +3,12 @@ import Policies
 
 extension Coordinator {
     /// `POST /v1/jobs` with an `Idempotency-Key`: a new job, or (same key, same submission, within
-    /// 24 h) the job that key created, answered again once it is on disk. Returns the job's JSON
+    /// 24 h) the job that key created, answered again once it is on disk. Returns the job
     /// and whether it was a replay. The key and its job are written in the same transaction, so
     /// a coordinator killed after the commit still knows the key when the client retries.
-    public func submit(_ spec: JobSpec, by who: Principal, idempotencyKey key: String) async throws -> (JSON, replayed: Bool) {
+    public func submit(_ spec: JobSpec, by who: Principal, idempotencyKey key: String) async throws -> (V1.Job, replayed: Bool) {
         try require(who, [.admin, .submitter], "submit jobs")
-        let hash = Tokens.sha256Hex(Data(APIModels.jobSpecJSON(spec).text.utf8))
+        let hash = Tokens.sha256Hex(Data(try spec.canonicalJSON().utf8))
         let now = nextInstant()
         switch try core.submit(spec, by: who, now: now, idempotencyKey: key, bodyHash: hash) {
         case .replayed(let job):

@@ -242,7 +242,7 @@ public actor Coordinator {
 
     // MARK: jobs
 
-    public func submit(_ spec: JobSpec, by who: Principal) async throws -> JSON {
+    public func submit(_ spec: JobSpec, by who: Principal) async throws -> V1.Job {
         try require(who, [.admin, .submitter], "submit jobs")
         let now = nextInstant()
         let (job, copyFrom) = try core.submit(spec, by: who, now: now)
@@ -251,7 +251,7 @@ public actor Coordinator {
 
     /// The rest of a new submission once the core took it: the pass, the cached outputs copied
     /// (a result-cache hit), the commit; answers the job's view once it is on disk.
-    func admit(_ job: LiveJob, copyFrom: JobID?, now: Instant) async throws -> JSON {
+    func admit(_ job: LiveJob, copyFrom: JobID?, now: Instant) async throws -> V1.Job {
         schedule(now)
         if let src = copyFrom {
             do { try files.copyOutputs(from: src, to: job.id) } catch {
@@ -267,28 +267,28 @@ public actor Coordinator {
         return view(job, withAttempts: true, now: now)
     }
 
-    func view(_ j: LiveJob, withAttempts: Bool, now: Instant) -> JSON {
+    func view(_ j: LiveJob, withAttempts: Bool, now: Instant) -> V1.Job {
         let pending = j.state == .queued ? core.pendingReason(j.id, now: now) : nil
-        return APIModels.jobJSON(j, attempts: withAttempts ? core.attempts(of: j.id) : nil, pending: pending)
+        return j.wire(attempts: withAttempts ? core.attempts(of: j.id) : nil, pending: pending)
     }
 
-    public func job(_ id: Int, by who: Principal) async throws -> JSON {
+    public func job(_ id: Int, by who: Principal) async throws -> V1.Job {
         try await commit()
         try require(who, [.admin, .submitter, .reader], "read jobs")
         return view(try core.visibleJob(id, to: who), withAttempts: true, now: clock())
     }
 
-    public func jobs(state: JobState?, user: String?, limit: Int, beforeID: Int?, by who: Principal) async throws -> JSON {
+    public func jobs(state: JobState?, user: String?, limit: Int, beforeID: Int?, by who: Principal) async throws -> V1.JobList {
         try await commit()
         try require(who, [.admin, .submitter, .reader], "list jobs")
         let u = who.role == .submitter ? who.name : user
-        if who.role == .submitter, let user, user != who.name { return .object([("jobs", .array([]))]) }
+        if who.role == .submitter, let user, user != who.name { return V1.JobList(jobs: []) }
         let now = clock()
         let list = core.listJobs(state: state, user: u, limit: limit, beforeID: beforeID)
-        return .object([("jobs", .array(list.map { view($0, withAttempts: false, now: now) }))])
+        return V1.JobList(jobs: list.map { view($0, withAttempts: false, now: now) })
     }
 
-    public func cancel(_ id: Int, by who: Principal) async throws -> JSON {
+    public func cancel(_ id: Int, by who: Principal) async throws -> V1.Job {
         let j = try await perform { try $0.cancel(id, by: who, now: $1) }
         return view(j, withAttempts: true, now: clock())
     }
@@ -301,14 +301,12 @@ public actor Coordinator {
         return (d, total, j.state)
     }
 
-    public func artifacts(_ id: Int, by who: Principal) async throws -> JSON {
+    public func artifacts(_ id: Int, by who: Principal) async throws -> V1.ArtifactList {
         try await commit()
         try require(who, [.admin, .submitter, .reader], "read artifacts")
         _ = try core.visibleJob(id, to: who)
         let list = (core.artifacts[id] ?? [:]).values.sorted { $0.name < $1.name }
-        return .object([("artifacts", .array(list.map {
-            .object([("name", .string($0.name)), ("size", .int($0.size)), ("sha256", .string($0.sha256)), ("attempt", .string($0.attempt))])
-        }))])
+        return V1.ArtifactList(artifacts: list.map { V1.ArtifactInfo(name: $0.name, size: $0.size, sha256: $0.sha256, attempt: $0.attempt) })
     }
 
     public func artifactPath(_ id: Int, name: String, by who: Principal) async throws -> String {
@@ -322,30 +320,29 @@ public actor Coordinator {
 
     // MARK: attempts
 
-    public func renew(_ aid: String, by who: Principal) async throws -> JSON {
+    public func renew(_ aid: String, by who: Principal) async throws -> V1.Lease {
         let t = try await perform { try $0.renew(aid, by: who, now: $1) }
-        return .object([("lease_expires_at", Timestamp.json(t))])
+        return V1.Lease(leaseExpiresAt: Timestamp.format(t))
     }
 
-    public func report(_ aid: String, _ r: AttemptReport, by who: Principal) async throws -> JSON {
+    public func report(_ aid: String, _ r: AttemptReport, by who: Principal) async throws -> V1.Job {
         let j = try await perform { try $0.report(aid, r, by: who, now: $1) }
         return view(j, withAttempts: true, now: clock())
     }
 
     /// A report that also claims the node's next offer, in one transaction
     /// (`CoordinatorCore.reportAndClaim`): `{"job": Job, "next": Claim or null}`.
-    public func reportAndClaim(_ aid: String, _ r: AttemptReport, by who: Principal) async throws -> JSON {
+    public func reportAndClaim(_ aid: String, _ r: AttemptReport, by who: Principal) async throws -> V1.ChainedReport {
         let ops = ops
         let (j, g) = try await perform { core, now in
             try core.reportAndClaim(aid, r, by: who, now: now) { try $0.measuredSchedule(now: now, ops: ops) }
         }
-        return .object([("job", view(j, withAttempts: true, now: clock())), ("next", g.map(grantJSON) ?? .null)])
+        return V1.ChainedReport(job: view(j, withAttempts: true, now: clock()), next: g.map(grant))
     }
 
-    func grantJSON(_ g: ClaimGrant) -> JSON {
-        .object([("attempt_id", .string(g.attempt.id)), ("lease_expires_at", Timestamp.json(g.attempt.leaseExpiresAt)),
-                 ("lease_s", .double(Time.toSeconds(options.config.lease))),
-                 ("job", APIModels.jobJSON(g.job, attempts: nil, pending: nil))])
+    func grant(_ g: ClaimGrant) -> V1.Claim {
+        V1.Claim(attemptID: g.attempt.id, leaseExpiresAt: Timestamp.format(g.attempt.leaseExpiresAt),
+                 leaseS: Time.toSeconds(options.config.lease), job: g.job.wire(attempts: nil, pending: nil))
     }
 
     public func appendLog(_ aid: String, _ data: Data, by who: Principal) async throws {
@@ -381,15 +378,13 @@ public actor Coordinator {
         TraceHeader(source: "live", policy: options.config.policy, origin: options.dataDir).jsonLine
     }
 
-    public func status(by who: Principal) async throws -> JSON {
+    public func status(by who: Principal) async throws -> V1.Status {
         try await commit()
         let (js, ns) = core.counts()
-        return .object([
-            ("policy", .string(options.config.policy)),
-            ("jobs", .object(JobState.allCases.map { ($0.rawValue, .int(js[$0] ?? 0)) })),
-            ("nodes", .object([NodeLifecycle.up, .draining, .lost, .gone].map { ($0.rawValue, .int(ns[$0] ?? 0)) })),
-            ("schema_version", .int(store.schemaVersion)),
-        ])
+        return V1.Status(policy: options.config.policy,
+                         jobs: V1.Counts(JobState.allCases.map { ($0.rawValue, js[$0] ?? 0) }),
+                         nodes: V1.Counts([NodeLifecycle.up, .draining, .lost, .gone].map { ($0.rawValue, ns[$0] ?? 0) }),
+                         schemaVersion: store.schemaVersion)
     }
 
     /// One reaper step (see `CoordinatorCore.tick`).

@@ -5,18 +5,54 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 
-/// The thin HTTP shell: parses requests, calls the `Coordinator`, renders JSON. No decisions.
+/// The request context of the coordinator's routes: answers are the API's wire types (`V1`),
+/// written by Hummingbird through this context's response encoder.
+public struct APIRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public init(source: Source) { coreContext = .init(source: source) }
+    public var responseEncoder: WireResponseEncoder { WireResponseEncoder() }
+}
+
+/// Writes a wire type as the body of a `200 application/json` answer, with a final newline.
+public struct WireResponseEncoder: ResponseEncoder {
+    public func encode(_ value: some Encodable, from request: Request, context: some RequestContext) throws -> Response {
+        HTTP.json(.ok, try WireEncoder().encode(value))
+    }
+}
+
+extension V1.Job: ResponseEncodable {}
+extension V1.JobList: ResponseEncodable {}
+extension V1.ArtifactInfo: ResponseEncodable {}
+extension V1.ArtifactList: ResponseEncodable {}
+extension V1.Health: ResponseEncodable {}
+extension V1.Registered: ResponseEncodable {}
+extension V1.HeartbeatReply: ResponseEncodable {}
+extension V1.NodeStateReply: ResponseEncodable {}
+extension V1.NodeList: ResponseEncodable {}
+extension V1.Claim: ResponseEncodable {}
+extension V1.ChainedReport: ResponseEncodable {}
+extension V1.Lease: ResponseEncodable {}
+extension V1.Status: ResponseEncodable {}
+extension V1.AuditList: ResponseEncodable {}
+
+/// The thin HTTP shell: decodes requests, calls the `Coordinator`, answers its wire types. No decisions.
 enum HTTP {
-    static func json(_ status: HTTPResponse.Status, _ body: JSON) -> Response {
+    static func json(_ status: HTTPResponse.Status, _ bytes: [UInt8]) -> Response {
         var h = HTTPFields()
         h[.contentType] = "application/json"
-        var bytes = body.bytes
-        bytes.append(0x0A)
-        return Response(status: status, headers: h, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        var buf = ByteBuffer(bytes: bytes)
+        buf.writeInteger(UInt8(0x0A))
+        return Response(status: status, headers: h, body: .init(byteBuffer: buf))
     }
 
     static func error(_ e: APIError) -> Response {
-        json(HTTPResponse.Status(code: e.status), APIModels.error(e))
+        // An envelope of strings cannot fail to encode.
+        json(HTTPResponse.Status(code: e.status), (try? WireEncoder().encode(V1.ErrorEnvelope(e))) ?? Array("{}".utf8))
+    }
+
+    /// A `201 Created` answer.
+    static func created(_ value: some ResponseEncodable, _ req: Request, _ ctx: APIRequestContext) throws -> Response {
+        try EditedResponse(status: .created, response: value).response(from: req, context: ctx)
     }
 
     static func code(for status: Int) -> String {
@@ -46,14 +82,14 @@ enum HTTP {
         }
     }
 
-    /// A JSON request body (415 for another declared content type).
-    static func jsonBody(_ request: Request, limit: Int) async throws -> JSON {
+    /// A JSON request body decoded as `T` (415 for another declared content type).
+    static func decode<T: Decodable>(_ type: T.Type, _ request: Request, limit: Int) async throws -> T {
         if let ct = request.headers[.contentType], !ct.lowercased().hasPrefix("application/json") {
             throw APIError(415, "unsupported", "Content-Type must be application/json, not \(ct)")
         }
         let d = try await body(request, limit: limit)
         guard !d.isEmpty else { throw APIError(400, "invalid_json", "request body is empty; a JSON object is required") }
-        return try JSON.parse(d)
+        return try decodeRequest(T.self, from: d)
     }
 
     /// The optional JSON body of POSTs that take none (`{}`, empty or absent).
@@ -116,32 +152,32 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 
 extension Coordinator {
     /// The `/v1` API, `/healthz` and `/readyz` (docs/api.md).
-    nonisolated func router() -> Router<BasicRequestContext> {
+    nonisolated func router() -> Router<APIRequestContext> {
         let c = self
         let opts = options
-        let router = Router(context: BasicRequestContext.self)
+        let router = Router(context: APIRequestContext.self)
         router.middlewares.add(RequestMetricsMiddleware(ops: c.ops))
         router.middlewares.add(JSONErrorMiddleware())
         @Sendable func who(_ r: Request) async throws -> Principal { try await c.authenticate(r.headers[.authorization]) }
 
-        router.get("/healthz") { _, _ in HTTP.json(.ok, .object([("status", .string("ok"))])) }
-        router.get("/readyz") { _, _ in
-            await c.ready() ? HTTP.json(.ok, .object([("status", .string("ready"))]))
-                : HTTP.json(.serviceUnavailable, .object([("status", .string("not ready"))]))
+        router.get("/healthz") { _, _ in V1.Health(status: "ok") }
+        router.get("/readyz") { req, ctx in
+            await c.ready() ? try V1.Health(status: "ready").response(from: req, context: ctx)
+                : try EditedResponse(status: .serviceUnavailable, response: V1.Health(status: "not ready")).response(from: req, context: ctx)
         }
 
         // jobs
-        router.post("/v1/jobs") { req, _ in
+        router.post("/v1/jobs") { req, ctx in
             let p = try await who(req)
             guard p.role == .admin || p.role == .submitter else { throw APIError.forbidden("role \(p.role.rawValue) may not submit jobs") }
-            let spec = try APIModels.jobSpec(try await HTTP.jsonBody(req, limit: opts.maxBodyBytes))
+            let spec = JobSpec(try await HTTP.decode(V1.JobSubmission.self, req, limit: opts.maxBodyBytes))
             if let name = HTTPField.Name("Idempotency-Key"), let key = req.headers[name] {
-                let (body, replayed) = try await c.submit(spec, by: p, idempotencyKey: key)
-                var r = HTTP.json(.created, body)
+                let (job, replayed) = try await c.submit(spec, by: p, idempotencyKey: key)
+                var r = try HTTP.created(job, req, ctx)
                 if replayed, let h = HTTPField.Name("Idempotent-Replayed") { r.headers[h] = "true" }
                 return r
             }
-            return HTTP.json(.created, try await c.submit(spec, by: p))
+            return try HTTP.created(try await c.submit(spec, by: p), req, ctx)
         }
         router.get("/v1/jobs") { req, _ in
             let p = try await who(req)
@@ -154,17 +190,17 @@ extension Coordinator {
             }
             let limit = try HTTP.queryInt(req, "limit", in: 1...1000) ?? 100
             let before = try HTTP.queryInt(req, "before_id", in: 1...Int(Int32.max))
-            return HTTP.json(.ok, try await c.jobs(state: state, user: HTTP.query(req, "user"), limit: limit, beforeID: before, by: p))
+            return try await c.jobs(state: state, user: HTTP.query(req, "user"), limit: limit, beforeID: before, by: p)
         }
         router.get("/v1/jobs/:id") { req, ctx in
             let p = try await who(req)
-            return HTTP.json(.ok, try await c.job(try HTTP.intParam(ctx, "id", what: "job"), by: p))
+            return try await c.job(try HTTP.intParam(ctx, "id", what: "job"), by: p)
         }
         router.post("/v1/jobs/:id/cancel") { req, ctx in
             let p = try await who(req)
             let id = try HTTP.intParam(ctx, "id", what: "job")
             try await HTTP.emptyBody(req)
-            return HTTP.json(.ok, try await c.cancel(id, by: p))
+            return try await c.cancel(id, by: p)
         }
         router.get("/v1/jobs/:id/logs") { req, ctx in
             let p = try await who(req)
@@ -179,7 +215,7 @@ extension Coordinator {
         }
         router.get("/v1/jobs/:id/artifacts") { req, ctx in
             let p = try await who(req)
-            return HTTP.json(.ok, try await c.artifacts(try HTTP.intParam(ctx, "id", what: "job"), by: p))
+            return try await c.artifacts(try HTTP.intParam(ctx, "id", what: "job"), by: p)
         }
         router.get("/v1/jobs/:id/artifacts/**") { req, ctx in
             let p = try await who(req)
@@ -206,27 +242,27 @@ extension Coordinator {
         }
 
         // nodes
-        router.post("/v1/nodes") { req, _ in
+        router.post("/v1/nodes") { req, ctx in
             let p = try await who(req)
             guard p.role == .admin || p.role == .worker else { throw APIError.forbidden("role \(p.role.rawValue) may not register nodes") }
-            let proposal = try APIModels.nodeProposal(try await HTTP.jsonBody(req, limit: opts.maxBodyBytes), now: 0)
-            return HTTP.json(.created, try await c.register(proposal, by: p))
+            let proposal = NodeRecord(proposal: try await HTTP.decode(V1.NodeRegistration.self, req, limit: opts.maxBodyBytes), now: 0)
+            return try HTTP.created(try await c.register(proposal, by: p), req, ctx)
         }
         router.get("/v1/nodes") { req, _ in
             let p = try await who(req)
-            return HTTP.json(.ok, try await c.nodes(by: p))
+            return try await c.nodes(by: p)
         }
         router.post("/v1/nodes/:id/heartbeat") { req, ctx in
             let p = try await who(req)
             let id = try HTTP.intParam(ctx, "id", what: "node")
             let running = try APIModels.heartbeat(try await HTTP.body(req, limit: opts.maxBodyBytes))
-            return HTTP.json(.ok, try await c.heartbeat(id, running: running, by: p))
+            return try await c.heartbeat(id, running: running, by: p)
         }
         router.post("/v1/nodes/:id/drain") { req, ctx in
             let p = try await who(req)
             let id = try HTTP.intParam(ctx, "id", what: "node")
             try await HTTP.emptyBody(req)
-            return HTTP.json(.ok, try await c.drain(id, by: p))
+            return try await c.drain(id, by: p)
         }
         router.delete("/v1/nodes/:id") { req, ctx in
             let p = try await who(req)
@@ -238,7 +274,7 @@ extension Coordinator {
             let id = try HTTP.intParam(ctx, "id", what: "node")
             let wait = try HTTP.queryInt(req, "wait_s", in: 0...opts.maxClaimWait) ?? 20
             try await HTTP.emptyBody(req)
-            if let g = try await c.claim(id, waitS: wait, by: p) { return HTTP.json(.ok, g) }
+            if let g = try await c.claim(id, waitS: wait, by: p) { return try g.response(from: req, context: ctx) }
             return Response(status: .noContent)
         }
 
@@ -246,14 +282,16 @@ extension Coordinator {
         router.post("/v1/attempts/:aid/renew") { req, ctx in
             let p = try await who(req)
             try await HTTP.emptyBody(req)
-            return HTTP.json(.ok, try await c.renew(ctx.parameters.get("aid") ?? "", by: p))
+            return try await c.renew(ctx.parameters.get("aid") ?? "", by: p)
         }
         router.post("/v1/attempts/:aid/result") { req, ctx in
             let p = try await who(req)
-            let r = try APIModels.report(try await HTTP.jsonBody(req, limit: opts.maxBodyBytes))
+            let r = AttemptReport(try await HTTP.decode(V1.ResultReport.self, req, limit: opts.maxBodyBytes))
             let aid = ctx.parameters.get("aid") ?? ""
-            if try HTTP.queryInt(req, "claim_next", in: 0...1) == 1 { return HTTP.json(.ok, try await c.reportAndClaim(aid, r, by: p)) }
-            return HTTP.json(.ok, try await c.report(aid, r, by: p))
+            if try HTTP.queryInt(req, "claim_next", in: 0...1) == 1 {
+                return try await c.reportAndClaim(aid, r, by: p).response(from: req, context: ctx)
+            }
+            return try await c.report(aid, r, by: p).response(from: req, context: ctx)
         }
         router.post("/v1/attempts/:aid/logs") { req, ctx in
             let p = try await who(req)
@@ -294,7 +332,7 @@ extension Coordinator {
                 unlink(staged)
                 throw error
             }
-            return HTTP.json(.created, .object([("name", .string(name)), ("size", .int(size)), ("sha256", .string(sha.hex()))]))
+            return try HTTP.created(V1.ArtifactInfo(name: name, size: size, sha256: sha.hex(), attempt: nil), req, ctx)
         }
 
         // trace and status
@@ -320,7 +358,7 @@ extension Coordinator {
         }
         router.get("/v1/status") { req, _ in
             let p = try await who(req)
-            return HTTP.json(.ok, try await c.status(by: p))
+            return try await c.status(by: p)
         }
         addOperatorRoutes(router)
         return router

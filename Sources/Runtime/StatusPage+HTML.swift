@@ -31,8 +31,8 @@ enum StatusHTML {
     }
 
     /// Wraps a page handler: page failures and API errors become HTML pages.
-    static func guarded(_ body: @escaping @Sendable (Request, BasicRequestContext) async throws -> Response)
-        -> @Sendable (Request, BasicRequestContext) async throws -> Response {
+    static func guarded(_ body: @escaping @Sendable (Request, APIRequestContext) async throws -> Response)
+        -> @Sendable (Request, APIRequestContext) async throws -> Response {
         { req, ctx in
             do { return try await body(req, ctx) } catch let f as Failure {
                 return failurePage(f)

@@ -16,7 +16,7 @@ extension Coordinator {
     static let sessionCookie = "deborgen_session"
     static let sessionTTL: Micros = 12 * Time.hour
 
-    nonisolated func addOperatorRoutes(_ router: Router<BasicRequestContext>) {
+    nonisolated func addOperatorRoutes(_ router: Router<APIRequestContext>) {
         let c = self
 
         router.get("/") { _, _ in
@@ -78,7 +78,7 @@ extension Coordinator {
             let before = try HTTP.queryInt(req, "before_seq", in: 1...Int.max).map(Int64.init)
             let entries = try await c.audit(limit: limit, before: before, actor: HTTP.query(req, "actor"),
                                             action: HTTP.query(req, "action"), by: p)
-            return HTTP.json(.ok, .object([("entries", .array(entries.map(\.json)))]))
+            return V1.AuditList(entries: entries.map(\.wire))
         }
     }
 

@@ -84,6 +84,7 @@ public final class Store {
     /// Persists one operation's changes atomically.
     public func apply(_ changes: [Change]) throws {
         guard !changes.isEmpty else { return }
+        let wire = WireEncoder()
         try db.transaction {
             for c in changes {
                 switch c {
@@ -92,8 +93,8 @@ public final class Store {
                         INSERT OR REPLACE INTO jobs(id, user, user_id, state, spec, submitted_at, started_at, finished_at,
                             result, cached_from, attempts, fingerprint) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
                         """, [.int(Int64(j.id)), .text(j.user), .int(Int64(j.userID)), .text(j.state.rawValue),
-                              .text(APIModels.jobSpecJSON(j.spec).text), .int(j.submittedAt), .of(j.startedAt),
-                              .of(j.finishedAt), j.result.map { .text(APIModels.resultJSON($0).text) } ?? .null,
+                              .text(try j.spec.canonicalJSON()), .int(j.submittedAt), .of(j.startedAt),
+                              .of(j.finishedAt), try j.result.map { .text(try wire.encodeString($0.wire)) } ?? .null,
                               .of(j.cachedFrom), .int(Int64(j.attempts)), .of(j.spec.fingerprint)])
                 case .attempt(let a):
                     try db.run("""
@@ -102,13 +103,13 @@ public final class Store {
                         """, [.text(a.id), .int(Int64(a.job)), .int(Int64(a.number)), .int(Int64(a.node)),
                               .int(Int64(a.resources.cpus)), .int(Int64(a.resources.memoryMB)), .int(Int64(a.resources.gpus)),
                               .text(a.state.rawValue), .int(a.startedAt), .of(a.endedAt), .int(a.leaseExpiresAt),
-                              a.report.map { .text(APIModels.reportJSON($0).text) } ?? .null])
+                              try a.report.map { .text(try wire.encodeString($0.wire)) } ?? .null])
                 case .node(let n):
                     try db.run("""
                         INSERT OR REPLACE INTO nodes(id, name, owner_token, cpus, memory_mb, gpus, os, labels, hours,
                             can_isolate, state, registered_at, isolation) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)
                         """, [.int(Int64(n.id)), .text(n.name), .int(Int64(n.ownerTokenID)), .int(Int64(n.cpus)),
-                              .int(Int64(n.memoryMB)), .int(Int64(n.gpus)), .text(n.os), .text(JSON.strings(n.labels).text),
+                              .int(Int64(n.memoryMB)), .int(Int64(n.gpus)), .text(n.os), .text(try wire.encodeString(n.labels)),
                               .of(n.hours), .int(n.canIsolateNetwork ? 1 : 0), .text(n.state.rawValue), .int(n.registeredAt),
                               .of(n.isolation)])
                 case .user(let id, let name):
@@ -142,11 +143,11 @@ public final class Store {
             SELECT id, user, user_id, state, spec, submitted_at, started_at, finished_at, result, cached_from, attempts
             FROM jobs ORDER BY id
             """) { r in
-            let spec = try APIModels.jobSpec(JSON.parse(r.text(4)))
+            let spec = JobSpec(try decodeRequest(V1.JobSubmission.self, from: Data(r.text(4).utf8)))
             s.jobs.append(LiveJob(
                 id: Int(r.int(0)), user: r.text(1), userID: Int(r.int(2)), spec: spec,
                 state: JobState(rawValue: r.text(3)) ?? .queued, submittedAt: r.int(5), startedAt: r.intOrNil(6),
-                finishedAt: r.intOrNil(7), result: try r.textOrNil(8).flatMap { APIModels.parseResult(try JSON.parse($0)) },
+                finishedAt: r.intOrNil(7), result: try r.textOrNil(8).map { JobResult(try JSONDecoder().decode(V1.JobResult.self, from: Data($0.utf8))) },
                 cachedFrom: r.intOrNil(9).map(Int.init), attempts: Int(r.int(10))))
         }
         try db.query("""
@@ -157,16 +158,13 @@ public final class Store {
                 id: r.text(0), job: Int(r.int(1)), number: Int(r.int(2)), node: Int(r.int(3)),
                 resources: Resources(cpus: Int(r.int(4)), memoryMB: Int(r.int(5)), gpus: Int(r.int(6))),
                 state: AttemptState(rawValue: r.text(7)) ?? .leaseExpired, startedAt: r.int(8), endedAt: r.intOrNil(9),
-                leaseExpiresAt: r.int(10), report: try r.textOrNil(11).map { try APIModels.report(JSON.parse($0)) }))
+                leaseExpiresAt: r.int(10), report: try r.textOrNil(11).map { AttemptReport(try decodeRequest(V1.ResultReport.self, from: Data($0.utf8))) }))
         }
         try db.query("""
             SELECT id, name, owner_token, cpus, memory_mb, gpus, os, labels, hours, can_isolate, state, registered_at, isolation
             FROM nodes ORDER BY id
             """) { r in
-            var labels: [String] = []
-            if case .array(let a) = try JSON.parse(r.text(7)) {
-                labels = a.compactMap { if case .string(let x) = $0 { return x }; return nil }
-            }
+            let labels = try JSONDecoder().decode([String].self, from: Data(r.text(7).utf8))
             s.nodes.append(NodeRecord(
                 id: Int(r.int(0)), name: r.text(1), ownerTokenID: Int(r.int(2)), cpus: Int(r.int(3)),
                 memoryMB: Int(r.int(4)), gpus: Int(r.int(5)), os: r.text(6), labels: labels, hours: r.textOrNil(8),

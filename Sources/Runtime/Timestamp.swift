@@ -41,5 +41,4 @@ public enum Timestamp {
         }
     }
 
-    public static func json(_ us: Instant?) -> JSON { us.map { .string(format($0)) } ?? .null }
 }

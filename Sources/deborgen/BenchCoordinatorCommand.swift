@@ -66,7 +66,7 @@ struct BenchCoordinatorCommand: ParsableCommand {
         let cyc = try Self.phase(clients: clients, seconds: cycleSeconds, port: port, setup: { http, i in
             let r = try http.request("POST", "/v1/nodes", token: worker,
                                      body: Array(#"{"name":"bench-\#(i)","cpus":\#(nodeCPUs),"memory_mb":65536}"#.utf8))
-            guard r.status == 201, let id = Self.int(r.body, "node_id") else { throw ValidationError("register answered \(r.status)") }
+            guard r.status == 201, let id = try? JSONDecoder().decode(V1.Registered.self, from: Data(r.body)).nodeID else { throw ValidationError("register answered \(r.status)") }
             return CycleClient(node: id)
         }) { http, client in
             // The attempt to report: the one the last chained report handed out, or a claim's.
@@ -77,7 +77,7 @@ struct BenchCoordinatorCommand: ParsableCommand {
             } else {
                 let c = try http.request("POST", "/v1/nodes/\(client.node)/claim?wait_s=0", token: worker, body: [])
                 if c.status == 204 { throw Drained() }
-                guard c.status == 200, let a = Self.string(c.body, "attempt_id") else { throw ValidationError("claim answered \(c.status)") }
+                guard c.status == 200, let a = try? JSONDecoder().decode(V1.Claim.self, from: Data(c.body)).attemptID else { throw ValidationError("claim answered \(c.status)") }
                 aid = a
                 claimMicros = c.micros
             }
@@ -203,11 +203,6 @@ struct BenchCoordinatorCommand: ParsableCommand {
         return PhaseResult(ops: cols.first?.count ?? 0, seconds: secs, latencies: cols, drained: results.drained)
     }
 
-    static func int(_ body: [UInt8], _ key: String) -> Int? {
-        guard let j = try? JSON.parse(Data(body)), case .int(let v)? = j[key] else { return nil }
-        return v
-    }
-
     /// The attempt id in a chained report's `next`, nil when it is null. A byte search, not a
     /// parse: the answer is a whole job view, and parsing it on the load generator's threads (in
     /// this process, on the same 2 cores) would measure the client. `next` is the answer's last
@@ -226,11 +221,6 @@ struct BenchCoordinatorCommand: ParsableCommand {
             i -= 1
         }
         return nil
-    }
-
-    static func string(_ body: [UInt8], _ key: String) -> String? {
-        guard let j = try? JSON.parse(Data(body)), case .string(let v)? = j[key] else { return nil }
-        return v
     }
 }
 

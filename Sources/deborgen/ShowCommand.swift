@@ -22,7 +22,7 @@ struct ShowCommand: AsyncParsableCommand {
         if let image = j.image { print("  image      \(image)  (runs in a container on a worker offering containers)") }
         if let s = j.setup { print("  setup      \(shellQuote(s))\(j.isolateNetwork ? "  (command runs without network)" : "")") }
         print("  resources  \(j.resources.cpus) cpu, \(j.resources.memoryMB) MiB, \(j.resources.gpus) gpu\(j.labels.isEmpty ? "" : "; labels \(j.labels.joined(separator: ","))")")
-        print("  limits     timeout \(formatDuration(j.timeoutS))\(j.estimateS.map { ", estimate \(formatDuration($0))" } ?? ""), \(j.maxAttempts.map(String.init) ?? "?") attempts, priority \(j.priority)")
+        print("  limits     timeout \(formatDuration(Double(j.timeoutS)))\(j.estimateS.map { ", estimate \(formatDuration(Double($0)))" } ?? ""), \(j.maxAttempts.map(String.init) ?? "?") attempts, priority \(j.priority)")
         if !j.after.isEmpty { print("  after      \(j.after.map(String.init).joined(separator: ", "))") }
         if !j.env.isEmpty { print("  env        \(j.env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))") }
         print("  submitted  \(j.submittedAt ?? "-") (\(ago(j.submittedAt)))")
@@ -37,9 +37,10 @@ struct ShowCommand: AsyncParsableCommand {
             print("  result     \(parts.joined(separator: ", "))\(r.detail.map { " — \($0)" } ?? "")")
         }
         if let c = j.cachedFrom { print("  cached     answered from job \(c)") }
-        if j.attempts.isEmpty { print("  attempts   none yet"); return }
+        let attempts = j.attempts
+        if attempts.isEmpty { print("  attempts   none yet"); return }
         print("  attempts:")
-        printTable(["    #", "ATTEMPT", "NODE", "STATE", "STARTED", "WALL", "CPU", "MAX RSS", "EXIT"], j.attempts.map { a in
+        printTable(["    #", "ATTEMPT", "NODE", "STATE", "STARTED", "WALL", "CPU", "MAX RSS", "EXIT"], attempts.map { a -> [String] in
             ["    \(a.number.map(String.init) ?? "-")", a.id, nodeName(a), a.state, a.startedAt ?? "-",
              a.wallS.map(formatDuration) ?? (a.endedAt == nil ? (span(a.startedAt, nil).map { formatDuration($0) + "…" } ?? "-") : "-"),
              a.cpuS.map(formatDuration) ?? "-", a.maxRssKB.map { "\($0 / 1024) MiB" } ?? "-", a.exitCode.map(String.init) ?? "-"]

@@ -65,7 +65,7 @@ import Testing
                                             hours: nil, canIsolateNetwork: false, state: .up, registeredAt: 0, lastHeartbeatAt: 0), by: admin)
         _ = try await c.submit(JobSpec(command: ["true"]), by: admin)
         let claim = try #require(try await c.claim(0, waitS: 0, by: admin))
-        let aid = try #require(claim["attempt_id"].flatMap { if case .string(let s) = $0 { s } else { nil } })
+        let aid = claim.attemptID
         try await c.alterCore { _ = try $0.cluster.interrupt(1, now: 0) }
         do {
             _ = try await c.report(aid, AttemptReport(exitCode: 0, outcome: "exited"), by: admin)

@@ -9,7 +9,7 @@ import Testing
 @Suite("Idempotent submission")
 struct IdempotencyTests {
     func spec(_ cmd: String = "true") -> JobSpec { var s = JobSpec(command: [cmd]); s.estimateS = 60; return s }
-    func hash(_ s: JobSpec) -> String { Tokens.sha256Hex(Data(APIModels.jobSpecJSON(s).text.utf8)) }
+    func hash(_ s: JobSpec) throws -> String { Tokens.sha256Hex(Data(try s.canonicalJSON().utf8)) }
 
     @Test func sameKeySameBodyAnswersTheSameJobDifferentBodyIsAConflict() throws {
         var h = try CoreHarness()

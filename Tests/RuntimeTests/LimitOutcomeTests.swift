@@ -21,18 +21,20 @@ import Testing
     }
 
     @Test func unknownOutcomeIsRefused() throws {
-        #expect(throws: APIError.self) { try APIModels.report(try JSON.parse(#"{"outcome": "exploded", "exit_code": 1}"#)) }
-        let r = try APIModels.report(try JSON.parse(#"{"outcome": "memory_exceeded", "wall_s": 1}"#))
+        #expect(throws: APIError.self) { try decodeRequest(V1.ResultReport.self, from: Data(#"{"outcome": "exploded", "exit_code": 1}"#.utf8)) }
+        let r = try decodeRequest(V1.ResultReport.self, from: Data(#"{"outcome": "memory_exceeded", "wall_s": 1}"#.utf8))
         #expect(r.outcome == "memory_exceeded" && r.exitCode == nil)
     }
 
     @Test func isolationIsRegisteredShownAndKept() throws {
-        let body = try JSON.parse(#"{"name": "pc", "cpus": 2, "labels": ["sandbox"], "isolation": "sandbox bwrap, cpu affinity 0-1"}"#)
-        let n = try APIModels.nodeProposal(body, now: 0)
+        let body = Data(#"{"name": "pc", "cpus": 2, "labels": ["sandbox"], "isolation": "sandbox bwrap, cpu affinity 0-1"}"#.utf8)
+        let n = NodeRecord(proposal: try decodeRequest(V1.NodeRegistration.self, from: body), now: 0)
         #expect(n.isolation == "sandbox bwrap, cpu affinity 0-1")
-        #expect(APIModels.nodeJSON(n, free: .zero, running: [])["isolation"] == .string("sandbox bwrap, cpu affinity 0-1"))
+        #expect(n.info(free: .zero, running: []).isolation == "sandbox bwrap, cpu affinity 0-1")
         let long = String(repeating: "x", count: 300)
-        #expect(throws: APIError.self) { try APIModels.nodeProposal(try JSON.parse(#"{"name": "pc", "cpus": 2, "isolation": "\#(long)"}"#), now: 0) }
+        #expect(throws: APIError.self) {
+            try decodeRequest(V1.NodeRegistration.self, from: Data(#"{"name": "pc", "cpus": 2, "isolation": "\#(long)"}"#.utf8))
+        }
 
         let dir = tempDir("isolation")
         let store = try Store(directory: dir, durable: false)

@@ -1,3 +1,4 @@
+import Foundation
 import Policies
 import Testing
 @testable import Runtime
@@ -18,10 +19,16 @@ import Testing
         ("{\"command\":[\"a\"],\"image\":\"Debian:12\"}", "image"),
         ("{\"command\":[\"a\"],\"image\":7}", "image"),
         ("[1,2]", "body"),
+        ("{\"command\":[\"a\"],\"priority\":true}", "priority"),
+        ("{\"command\":[\"a\"],\"timeout_s\":1.5}", "timeout_s"),
+        ("{\"command\":[\"a\"],\"isolate_network\":1}", "isolate_network"),
+        ("{\"command\":[\"a\",7]}", "command[1]"),
+        ("{\"command\":[\"a\"],\"resources\":[]}", "resources"),
+        ("{\"command\":[\"a\"],\"zzz\":1,\"aaa\":2}", "aaa"),
     ])
     func badJobSpecsNameTheField(body: String, field: String) throws {
         do {
-            _ = try APIModels.jobSpec(JSON.parse(body))
+            _ = try decodeRequest(V1.JobSubmission.self, from: Data(body.utf8))
             Issue.record("accepted \(body)")
         } catch let e as APIError {
             #expect(e.status == 400)
@@ -30,8 +37,10 @@ import Testing
     }
 
     @Test func malformedJSONIsInvalidJSON() {
-        #expect(throws: APIError.self) { _ = try JSON.parse("{\"command\": [") }
-        do { _ = try JSON.parse("{nope") } catch let e as APIError { #expect(e.code == "invalid_json") } catch { Issue.record("\(error)") }
+        #expect(throws: APIError.self) { _ = try decodeRequest(V1.JobSubmission.self, from: Data("{\"command\": [".utf8)) }
+        do { _ = try decodeRequest(V1.JobSubmission.self, from: Data("{nope".utf8)) } catch let e as APIError {
+            #expect(e.code == "invalid_json")
+        } catch { Issue.record("\(error)") }
     }
 
     @Test func fullJobSpecRoundTripsThroughStorage() throws {
@@ -40,12 +49,14 @@ import Testing
          "env":{"INDEX":"7"},"resources":{"cpus":2,"memory_mb":256,"gpus":1},"labels":["linux","cuda"],"timeout_s":100,
          "estimate_s":50,"max_attempts":2,"priority":5,"after":[1],"fingerprint":"sha256:x","image":"localhost:5000/lab/sim:1.4"}
         """
-        let s = try APIModels.jobSpec(JSON.parse(body))
+        let s = JobSpec(try decodeRequest(V1.JobSubmission.self, from: Data(body.utf8)))
         #expect(s.cpus == 2 && s.gpus == 1 && s.isolateNetwork && s.labels == ["cuda", "linux"] && s.estimateS == 50)
         #expect(s.request.labels.contains(JobSpec.isolationLabel))
         #expect(s.image == "localhost:5000/lab/sim:1.4" && s.request.labels.contains(JobSpec.containerLabel))
-        let back = try APIModels.jobSpec(JSON.parse(APIModels.jobSpecJSON(s).text))
+        let stored = try s.canonicalJSON()
+        let back = JobSpec(try decodeRequest(V1.JobSubmission.self, from: Data(stored.utf8)))
         #expect(back == s)
+        #expect(try back.canonicalJSON() == stored)
     }
 
     @Test(arguments: ["../x", "..", ".", "a/../b", "/etc/passwd", "a\\b", "a//b", "a/", "", "a b", "ü.txt", "a/./b",

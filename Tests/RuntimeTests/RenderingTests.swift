@@ -3,8 +3,9 @@ import Policies
 import Testing
 @testable import Runtime
 
-/// The byte-level JSON and timestamp writers against the plain definitions they replace: the
-/// same output for every input, escapes, multi-byte text and the calendar's edges included.
+/// The byte-level JSON writers (the trace writer's strings, the API's `WireEncoder`) and the
+/// timestamp writer against the plain definitions: the same output for every input, escapes,
+/// multi-byte text and the calendar's edges included.
 @Suite struct RenderingTests {
     /// RFC 8259 escaping, scalar by scalar: the definition the byte writer must match.
     static func referenceQuoted(_ s: String) -> String {
@@ -56,15 +57,49 @@ import Testing
         }
     }
 
-    @Test func renderedValuesAreValidJSONThatReadsBack() throws {
-        let v = JSON.object([("s", .string("a\"b\\c\n\u{1}é😀")), ("n", .null), ("t", .bool(true)), ("f", .bool(false)),
-                             ("i", .int(-42)), ("d", .double(0.25)), ("inf", .double(.infinity)),
-                             ("a", .array([.int(1), .array([]), .object([])])), ("o", .object([("k", .strings(["x", "y"]))]))])
-        #expect(v.text == #"{"s":"a\"b\\c\n\u0001é😀","n":null,"t":true,"f":false,"i":-42,"d":0.25,"inf":null,"a":[1,[],{}],"o":{"k":["x","y"]}}"#)
-        #expect(v.bytes == Array(v.text.utf8))
-        let back = try JSON.parse(v.text)
-        #expect(back["s"] == .string("a\"b\\c\n\u{1}é😀"))
-        #expect(back["o"] == .object([("k", .strings(["x", "y"]))]))
+    /// Every kind of value the API writes, in a declared key order.
+    struct Sample: Encodable {
+        struct Inner: Encodable { var k = ["x", "y"] }
+        var s = "a\"b\\c\n\u{1}é😀"
+        var n: Int? = nil
+        var t = true
+        var f = false
+        var i = -42
+        var d = 0.25
+        var whole = 30.0
+        var inf = Double.infinity
+        var a: [[Int]] = [[1], []]
+        var o = Inner()
+        var env = ["b": "2", "a": "1", "C": "0"]
+        var big: Int64 = 1 << 40
+    }
+
+    @Test func wireValuesAreValidJSONInDeclaredOrder() throws {
+        let text = try WireEncoder().encodeString(Sample())
+        #expect(text == #"{"s":"a\"b\\c\n\u0001é😀","n":null,"t":true,"f":false,"i":-42,"d":0.25,"whole":30.0,"inf":null,"a":[[1],[]],"o":{"k":["x","y"]},"env":{"C":"0","a":"1","b":"2"},"big":1099511627776}"#)
+        let back = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        #expect(back["s"] as? String == "a\"b\\c\n\u{1}é😀")
+        #expect((back["o"] as? [String: Any])?["k"] as? [String] == ["x", "y"])
+        #expect(back.count == 12)
+    }
+
+    @Test func wireTypesRoundTripThroughTheClientsDecoder() throws {
+        var j = V1.Job(id: 7, user: "alice", state: "queued", spec: V1.JobSubmission(command: ["sh", "-c", "echo \"hi\""]))
+        j.env = ["Z": "1", "A": "2"]
+        j.pendingReason = V1.PendingReason(code: "assigned", message: "offered")
+        j.listsAttempts = true
+        j.attempts = [V1.Attempt(id: "a-7-1", number: 1, nodeID: 3, state: "running", startedAt: Timestamp.format(1), endedAt: nil,
+                                 leaseExpiresAt: Timestamp.format(2), exitCode: nil, wallS: 1.5, cpuS: nil, maxRssKB: nil)]
+        let bytes = try WireEncoder().encode(j)
+        let back = try JSONDecoder().decode(V1.Job.self, from: Data(bytes))
+        #expect(back == j)
+        #expect(try WireEncoder().encode(back) == bytes)
+        // A list leaves attempts out; the decoder reads that as nil.
+        j.listsAttempts = false
+        j.attempts = []
+        let listed = try WireEncoder().encodeString(j)
+        #expect(!listed.contains("\"attempts\"") && listed.hasSuffix(#""attempt_count":null}"#))
+        #expect(try JSONDecoder().decode(V1.Job.self, from: Data(listed.utf8)).listsAttempts == false)
     }
 
     @Test func timestampsMatchTheCalendar() {

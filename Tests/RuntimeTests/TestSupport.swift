@@ -10,14 +10,40 @@ struct Reply {
     var status: Int
     var data: Data
     var headers: [String: String]
-    var json: JSON { (try? JSON.parse(data)) ?? .null }
+    var json: JSON { JSON.read(data) }
     var text: String { String(decoding: data, as: UTF8.self) }
     func int(_ k: String) -> Int? { if case .int(let v)? = json[k] { return v }; return nil }
     func string(_ k: String) -> String? { if case .string(let v)? = json[k] { return v }; return nil }
     var errorCode: String? { if case .string(let c)? = json["error"]?["code"] { return c }; return nil }
 }
 
-extension JSON {
+/// Any JSON value, for tests that look into answers by path (`json["job"]?["id"]`); the
+/// coordinator and its client use the typed `V1` values.
+indirect enum JSON: Equatable, Decodable {
+    case null, bool(Bool), int(Int), double(Double), string(String), array([JSON]), object([String: JSON])
+
+    static func read(_ d: Data) -> JSON { (try? JSONDecoder().decode(JSON.self, from: d)) ?? .null }
+
+    init(from decoder: any Decoder) throws {
+        if let c = try? decoder.container(keyedBy: AnyKey.self) {
+            var o: [String: JSON] = [:]
+            for k in c.allKeys { o[k.stringValue] = try c.decode(JSON.self, forKey: k) }
+            self = .object(o)
+        } else if var a = try? decoder.unkeyedContainer() {
+            var out: [JSON] = []
+            while !a.isAtEnd { out.append(try a.decode(JSON.self)) }
+            self = .array(out)
+        } else {
+            let c = try decoder.singleValueContainer()
+            if c.decodeNil() { self = .null }
+            else if let b = try? c.decode(Bool.self) { self = .bool(b) }
+            else if let i = try? c.decode(Int.self) { self = .int(i) }
+            else if let d = try? c.decode(Double.self) { self = .double(d) }
+            else { self = .string(try c.decode(String.self)) }
+        }
+    }
+
+    subscript(key: String) -> JSON? { if case .object(let o) = self { return o[key] }; return nil }
     var stringValue: String? { if case .string(let s) = self { return s }; return nil }
     var intValue: Int? { if case .int(let i) = self { return i }; return nil }
     var arrayValue: [JSON] { if case .array(let a) = self { return a }; return [] }

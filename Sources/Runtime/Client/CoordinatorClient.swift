@@ -112,7 +112,7 @@ public struct CoordinatorClient: Sendable {
         for (k, v) in http.allHeaderFields { headers["\(k)"] = "\(v)" }
         let r = Response(status: http.statusCode, body: data, headers: headers)
         if accept.contains(r.status) { return r }
-        if let env = try? JSONDecoder().decode(V1.APIErrorEnvelope.self, from: data) {
+        if let env = try? JSONDecoder().decode(V1.ErrorEnvelope.self, from: data) {
             throw ClientError.http(status: r.status, code: env.error.code, message: env.error.message, field: env.error.field)
         }
         let text = String(decoding: data.prefix(300), as: UTF8.self)
@@ -125,11 +125,7 @@ public struct CoordinatorClient: Sendable {
         }
     }
 
-    func json<T: Encodable>(_ v: T) throws -> Data {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys]
-        return try e.encode(v)
-    }
+    func json<T: Encodable>(_ v: T) throws -> Data { try WireEncoder().encodeData(v) }
 
     static func escape(_ segment: String) -> String {
         segment.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/?#"))) ?? segment
@@ -232,7 +228,7 @@ public struct CoordinatorClient: Sendable {
         }
         if status != 200 {
             try? FileManager.default.removeItem(at: tmp)
-            let env = try? JSONDecoder().decode(V1.APIErrorEnvelope.self, from: errorBody)
+            let env = try? JSONDecoder().decode(V1.ErrorEnvelope.self, from: errorBody)
             throw ClientError.http(status: status, code: env?.error.code ?? "http_\(status)",
                                    message: env?.error.message ?? String(decoding: errorBody, as: UTF8.self), field: env?.error.field)
         }
@@ -311,7 +307,7 @@ public struct CoordinatorClient: Sendable {
         let (data, resp) = try await perform { done in s.uploadTask(with: req, fromFile: file, completionHandler: done) }
         let status = (resp as? HTTPURLResponse)?.statusCode ?? 0
         guard status == 200 || status == 201 || status == 204 else {
-            if let env = try? JSONDecoder().decode(V1.APIErrorEnvelope.self, from: data) {
+            if let env = try? JSONDecoder().decode(V1.ErrorEnvelope.self, from: data) {
                 throw ClientError.http(status: status, code: env.error.code, message: env.error.message, field: env.error.field)
             }
             throw ClientError.http(status: status, code: "http_\(status)", message: String(decoding: data.prefix(300), as: UTF8.self), field: nil)

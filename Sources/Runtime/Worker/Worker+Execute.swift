@@ -308,7 +308,7 @@ extension Worker {
             }) {
                 chain ? try await c.reportAndClaim(attempt: h.id, r) : (try await c.report(attempt: h.id, r), nil)
             }
-            log("job \(h.job.id) attempt \(h.id): \(r.outcome) exit \(r.exitCode.map(String.init) ?? "-") in \(String(format: "%.2f", r.wallS)) s (cpu \(String(format: "%.2f", r.cpuS)) s, max rss \(r.maxRssKB) KiB) → \(job?.state ?? "reported")")
+            log("job \(h.job.id) attempt \(h.id): \(r.outcome) exit \(r.exitCode.map(String.init) ?? "-") in \(String(format: "%.2f", r.wallS ?? 0)) s (cpu \(String(format: "%.2f", r.cpuS ?? 0)) s, max rss \(r.maxRssKB ?? 0) KiB) → \(job?.state ?? "reported")")
             return next
         } catch let e as ClientError where e.status == 409 || e.status == 404 {
             log("job \(h.job.id): result for attempt \(h.id) refused (\(e)): the attempt was lost")

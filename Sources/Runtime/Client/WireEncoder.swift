@@ -1,0 +1,235 @@
+import Foundation
+import Policies
+
+/// The API's JSON writer: a `Codable` encoder that writes UTF-8 bytes as it goes, keeping an
+/// object's keys in the order its `encode(to:)` writes them (docs/api.md shows responses in that
+/// order; Foundation's `JSONEncoder` on Linux writes keys in hash order, or sorted). Dictionaries
+/// (`[String: V]`, a job's `env`) are written with sorted keys so equal values give equal bytes.
+/// A `nil` is written as `null`, by `encode` and `encodeIfPresent` alike (so synthesized
+/// conformances show every field); to leave a key out, an `encode(to:)` does not write it. Strings are
+/// escaped as the trace writer escapes them (`appendJSONString`); a `Double` is written as Swift
+/// prints it (`30.0`, `1.5`), and a non-finite one as `null`.
+///
+/// It writes in one pass: a container is closed when its encoding returns, or when its parent
+/// writes again. That is how every `encode(to:)` in this project (and every synthesized one)
+/// uses containers; one that keeps a container open after writing to its parent is not supported.
+public struct WireEncoder: Sendable {
+    public init() {}
+
+    /// The bytes of `value`, without a trailing newline.
+    public func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+        let w = WireWriter()
+        try w.write(value)
+        return w.out
+    }
+
+    public func encodeData<T: Encodable>(_ value: T) throws -> Data { Data(try encode(value)) }
+
+    public func encodeString<T: Encodable>(_ value: T) throws -> String { String(decoding: try encode(value), as: UTF8.self) }
+}
+
+/// A dictionary with string keys: written with its keys sorted.
+private protocol SortedObject {
+    func writeSorted(_ w: WireWriter) throws
+}
+
+extension Dictionary: SortedObject where Key == String, Value: Encodable {
+    fileprivate func writeSorted(_ w: WireWriter) throws {
+        w.out.append(UInt8(ascii: "{"))
+        for (i, k) in keys.sorted().enumerated() {
+            if i > 0 { w.out.append(UInt8(ascii: ",")) }
+            appendJSONString(k, to: &w.out)
+            w.out.append(UInt8(ascii: ":"))
+            try w.write(self[k]!)
+        }
+        w.out.append(UInt8(ascii: "}"))
+    }
+}
+
+/// The output and the stack of open containers.
+private final class WireWriter {
+    var out: [UInt8] = []
+    /// Open containers, innermost last: their closing byte and whether they hold an element yet.
+    var open: [(close: UInt8, empty: Bool)] = []
+
+    init() { out.reserveCapacity(512) }
+
+    /// Writes one value: scalars directly, dictionaries sorted, anything else through its
+    /// `encode(to:)`, closing what it opened.
+    func write<T: Encodable>(_ value: T) throws {
+        switch value {
+        case let v as String: appendJSONString(v, to: &out)
+        case let v as Int: out.append(contentsOf: String(v).utf8)
+        case let v as Bool: out.append(contentsOf: (v ? "true" : "false").utf8)
+        case let v as Double: writeDouble(v)
+        case let v as any BinaryInteger: out.append(contentsOf: "\(v)".utf8)
+        case let v as Float: out.append(contentsOf: (v.isFinite ? "\(v)" : "null").utf8)
+        case let v as any SortedObject: try v.writeSorted(self)
+        default:
+            let depth = open.count
+            let before = out.count
+            try value.encode(to: WireValueEncoder(writer: self, depth: depth))
+            close(to: depth)
+            if out.count == before { out.append(contentsOf: "{}".utf8) }
+        }
+    }
+
+    func writeDouble(_ d: Double) {
+        out.append(contentsOf: (d.isFinite ? "\(d)" : "null").utf8)
+    }
+
+    func writeNull() { out.append(contentsOf: "null".utf8) }
+
+    /// Closes every container deeper than `depth`.
+    func close(to depth: Int) {
+        while open.count > depth { out.append(open.removeLast().close) }
+    }
+
+    /// Opens a container at `depth` (a second request at the same depth reuses the open one).
+    func begin(_ openByte: UInt8, _ closeByte: UInt8, depth: Int) {
+        close(to: depth + 1)
+        if open.count == depth + 1 { return }
+        out.append(openByte)
+        open.append((closeByte, true))
+    }
+
+    /// Starts an element of the container at `depth`: closes deeper ones, writes the comma.
+    func element(depth: Int) {
+        close(to: depth + 1)
+        if open[depth].empty { open[depth].empty = false } else { out.append(UInt8(ascii: ",")) }
+    }
+
+    func key(_ k: String, depth: Int) {
+        element(depth: depth)
+        appendJSONString(k, to: &out)
+        out.append(UInt8(ascii: ":"))
+    }
+}
+
+private struct WireValueEncoder: Encoder, SingleValueEncodingContainer {
+    let writer: WireWriter
+    let depth: Int
+    var codingPath: [any CodingKey] { [] }
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+    func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
+        writer.begin(UInt8(ascii: "{"), UInt8(ascii: "}"), depth: depth)
+        return KeyedEncodingContainer(WireKeyed<Key>(writer: writer, depth: depth))
+    }
+
+    func unkeyedContainer() -> any UnkeyedEncodingContainer {
+        writer.begin(UInt8(ascii: "["), UInt8(ascii: "]"), depth: depth)
+        return WireUnkeyed(writer: writer, depth: depth)
+    }
+
+    func singleValueContainer() -> any SingleValueEncodingContainer { self }
+
+    mutating func encodeNil() throws { writer.writeNull() }
+    mutating func encode<T: Encodable>(_ value: T) throws { try writer.write(value) }
+    mutating func encode(_ value: Bool) throws { try writer.write(value) }
+    mutating func encode(_ value: String) throws { try writer.write(value) }
+    mutating func encode(_ value: Double) throws { try writer.write(value) }
+    mutating func encode(_ value: Float) throws { try writer.write(value) }
+    mutating func encode(_ value: Int) throws { try writer.write(value) }
+    mutating func encode(_ value: Int8) throws { try writer.write(value) }
+    mutating func encode(_ value: Int16) throws { try writer.write(value) }
+    mutating func encode(_ value: Int32) throws { try writer.write(value) }
+    mutating func encode(_ value: Int64) throws { try writer.write(value) }
+    mutating func encode(_ value: UInt) throws { try writer.write(value) }
+    mutating func encode(_ value: UInt8) throws { try writer.write(value) }
+    mutating func encode(_ value: UInt16) throws { try writer.write(value) }
+    mutating func encode(_ value: UInt32) throws { try writer.write(value) }
+    mutating func encode(_ value: UInt64) throws { try writer.write(value) }
+}
+
+private struct WireKeyed<Key: CodingKey>: KeyedEncodingContainerProtocol {
+    let writer: WireWriter
+    let depth: Int
+    var codingPath: [any CodingKey] { [] }
+
+    mutating func encodeNil(forKey key: Key) throws {
+        writer.key(key.stringValue, depth: depth)
+        writer.writeNull()
+    }
+
+    mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
+        writer.key(key.stringValue, depth: depth)
+        try writer.write(value)
+    }
+
+    // `encodeIfPresent` writes null for nil: the API shows absent values as null (docs/api.md);
+    // an `encode(to:)` that means to leave a key out does not write it.
+    mutating func encodeIfPresent<T: Encodable>(_ value: T?, forKey key: Key) throws { try encode(value, forKey: key) }
+    mutating func encodeIfPresent(_ value: Bool?, forKey key: Key) throws { try encode(value, forKey: key) }
+    mutating func encodeIfPresent(_ value: String?, forKey key: Key) throws { try encode(value, forKey: key) }
+    mutating func encodeIfPresent(_ value: Double?, forKey key: Key) throws { try encode(value, forKey: key) }
+    mutating func encodeIfPresent(_ value: Float?, forKey key: Key) throws { try encode(value, forKey: key) }
+    mutating func encodeIfPresent(_ value: Int?, forKey key: Key) throws { try encode(value, forKey: key) }
+    mutating func encodeIfPresent(_ value: Int8?, forKey key: Key) throws { try encode(value, forKey: key) }
+    mutating func encodeIfPresent(_ value: Int16?, forKey key: Key) throws { try encode(value, forKey: key) }
+    mutating func encodeIfPresent(_ value: Int32?, forKey key: Key) throws { try encode(value, forKey: key) }
+    mutating func encodeIfPresent(_ value: Int64?, forKey key: Key) throws { try encode(value, forKey: key) }
+    mutating func encodeIfPresent(_ value: UInt?, forKey key: Key) throws { try encode(value, forKey: key) }
+    mutating func encodeIfPresent(_ value: UInt8?, forKey key: Key) throws { try encode(value, forKey: key) }
+    mutating func encodeIfPresent(_ value: UInt16?, forKey key: Key) throws { try encode(value, forKey: key) }
+    mutating func encodeIfPresent(_ value: UInt32?, forKey key: Key) throws { try encode(value, forKey: key) }
+    mutating func encodeIfPresent(_ value: UInt64?, forKey key: Key) throws { try encode(value, forKey: key) }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
+        writer.key(key.stringValue, depth: depth)
+        writer.begin(UInt8(ascii: "{"), UInt8(ascii: "}"), depth: depth + 1)
+        return KeyedEncodingContainer(WireKeyed<NestedKey>(writer: writer, depth: depth + 1))
+    }
+
+    mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
+        writer.key(key.stringValue, depth: depth)
+        writer.begin(UInt8(ascii: "["), UInt8(ascii: "]"), depth: depth + 1)
+        return WireUnkeyed(writer: writer, depth: depth + 1)
+    }
+
+    mutating func superEncoder() -> any Encoder { superEncoder(forKey: Key(stringValue: "super")!) }
+
+    mutating func superEncoder(forKey key: Key) -> any Encoder {
+        writer.key(key.stringValue, depth: depth)
+        return WireValueEncoder(writer: writer, depth: depth + 1)
+    }
+}
+
+private struct WireUnkeyed: UnkeyedEncodingContainer {
+    let writer: WireWriter
+    let depth: Int
+    var codingPath: [any CodingKey] { [] }
+    var count = 0
+
+    mutating func encodeNil() throws {
+        writer.element(depth: depth)
+        writer.writeNull()
+        count += 1
+    }
+
+    mutating func encode<T: Encodable>(_ value: T) throws {
+        writer.element(depth: depth)
+        try writer.write(value)
+        count += 1
+    }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
+        writer.element(depth: depth)
+        writer.begin(UInt8(ascii: "{"), UInt8(ascii: "}"), depth: depth + 1)
+        count += 1
+        return KeyedEncodingContainer(WireKeyed<NestedKey>(writer: writer, depth: depth + 1))
+    }
+
+    mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
+        writer.element(depth: depth)
+        writer.begin(UInt8(ascii: "["), UInt8(ascii: "]"), depth: depth + 1)
+        count += 1
+        return WireUnkeyed(writer: writer, depth: depth + 1)
+    }
+
+    mutating func superEncoder() -> any Encoder {
+        writer.element(depth: depth)
+        count += 1
+        return WireValueEncoder(writer: writer, depth: depth + 1)
+    }
+}
