@@ -38,10 +38,13 @@ let package = Package(
             name: "CSQLite",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        // The API's wire types and the client that speaks them (submitters, workers, the CLI).
+        .target(name: "API", dependencies: ["Policies"]),
+        // The coordinator: HTTP server, core, store, status page.
         .target(
-            name: "Runtime",
+            name: "Server",
             dependencies: [
-                "Policies", "CSQLite", "Charts",
+                "API", "Policies", "CSQLite", "Charts",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -50,23 +53,25 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
+        // The worker: claims jobs from a coordinator and runs them in a sandbox or a container.
+        .target(name: "Worker", dependencies: ["API", "Policies"]),
         .target(name: "Bench", dependencies: ["Policies", "Sim", "Charts"]),
         .executableTarget(
             name: "deborgen",
             dependencies: [
-                "Policies", "Sim", "Runtime", "Bench", "Charts",
+                "Policies", "Sim", "API", "Server", "Worker", "Bench", "Charts",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // libFuzzer targets for the readers of untrusted input (scripts/fuzz.sh builds it with
         // --sanitize=fuzzer; the normal build gets a replay tool).
-        .executableTarget(name: "deborgen-fuzz", dependencies: ["Sim", "Bench", "Runtime"]),
+        .executableTarget(name: "deborgen-fuzz", dependencies: ["Sim", "Bench", "API", "Server"]),
         .testTarget(name: "PoliciesTests", dependencies: ["Policies", "Sim"]),
         // The fuzz inputs' reader, shared by the suites that replay them (not a product).
         .target(name: "FuzzInputs", path: "Tests/FuzzInputs"),
         .testTarget(name: "SimTests", dependencies: ["Policies", "Sim", "FuzzInputs"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["Policies", "Sim", "Runtime", "CSQLite", "FuzzInputs"]),
-        .testTarget(name: "WorkerTests", dependencies: ["Runtime", "Policies", "Sim"]),
+        .testTarget(name: "ServerTests", dependencies: ["Policies", "Sim", "API", "Server", "CSQLite", "FuzzInputs"]),
+        .testTarget(name: "WorkerTests", dependencies: ["API", "Server", "Worker", "Policies", "Sim"]),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "Policies", "Sim", "FuzzInputs"]),
     ],
     swiftLanguageModes: [.v6]

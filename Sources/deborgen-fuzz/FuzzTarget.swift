@@ -1,6 +1,6 @@
 import Bench
 import Foundation
-import Runtime
+import Server
 import Sim
 
 /// One reader of untrusted input, driven with arbitrary bytes. An input passes when the reader

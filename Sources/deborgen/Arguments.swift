@@ -1,7 +1,9 @@
 import ArgumentParser
 import Bench
 import Policies
-import Runtime
+import API
+import Server
+import Worker
 import Sim
 
 // Command-line values as types (issue 16): every option whose string is read from a finite set

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import Runtime
+import API
+import Worker
 
 struct ArtifactsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

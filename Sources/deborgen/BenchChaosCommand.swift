@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import Policies
-import Runtime
+import API
+import Server
+import Worker
 
 struct BenchChaos: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

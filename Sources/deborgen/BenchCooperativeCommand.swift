@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
-import Runtime
+import API
+import Server
+import Worker
 
 /// `deborgen bench cooperative`: a local coordinator and N workers running many short jobs, against
 /// running the same commands directly.

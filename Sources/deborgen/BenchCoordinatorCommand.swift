@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
 import Policies
-import Runtime
+import API
+import Server
 
 /// `deborgen bench coordinator`: a bounded loopback load on an in-process coordinator with a
 /// durable SQLite database — submissions per second, then claim → report cycles per second,

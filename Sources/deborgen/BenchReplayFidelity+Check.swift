@@ -2,7 +2,7 @@ import Charts
 import Bench
 import Foundation
 import Policies
-import Runtime
+import API
 import Sim
 
 /// The measurements of `bench replay-fidelity`: whether a workload discriminates, and one row

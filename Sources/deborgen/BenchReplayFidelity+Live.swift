@@ -1,5 +1,5 @@
 import Foundation
-import Runtime
+import API
 
 /// One live run of `bench replay-fidelity`: a coordinator and the mixed workload's workers
 /// (this binary) on 127.0.0.1, the workload submitted by its users, optionally the largest worker

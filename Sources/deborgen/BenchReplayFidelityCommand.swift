@@ -2,7 +2,7 @@ import ArgumentParser
 import Bench
 import Foundation
 import Policies
-import Runtime
+import API
 import Sim
 
 /// `deborgen bench replay-fidelity`: run a workload that makes policies differ on a real local

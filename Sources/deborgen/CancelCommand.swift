@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Runtime
+import API
 
 struct CancelCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,5 +1,5 @@
 import Foundation
-import Runtime
+import API
 
 /// What a chaos run left behind, checked against what was acknowledged: the history checker of
 /// `deborgen bench chaos`. Pure: it reads the ledger the jobs wrote and the coordinator's jobs.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import Runtime
+import API
+import Server
 
 /// `--coordinator URL --token T [--config FILE]`, shared by the worker and the submitter commands.
 /// Each falls back to DEBORGEN_URL / DEBORGEN_TOKEN, then to ~/.config/deborgen/config.json.

@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
 import Policies
-import Runtime
+import API
+import Server
 
 struct CoordinatorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Runtime
+import Server
 
 struct JobsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

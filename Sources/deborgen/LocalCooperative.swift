@@ -1,5 +1,7 @@
 import Foundation
-import Runtime
+import API
+import Server
+import Worker
 
 /// A coordinator and N workers on this machine, as child processes of this one (the same binary),
 /// each in its own process group so a terminal's Ctrl-C reaches only us and we stop them in order:

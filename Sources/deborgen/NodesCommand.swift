@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Runtime
+import API
 
 struct NodesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Runtime
+import API
 
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import Runtime
+import API
+import Server
 
 struct TokenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Runtime
+import Server
 import Sim
 
 struct TraceCommand: ParsableCommand {

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
-import Runtime
+import API
+import Server
+import Worker
 
 struct UpCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,8 @@
 import ArgumentParser
 import Dispatch
 import Foundation
-import Runtime
+import API
+import Worker
 
 struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

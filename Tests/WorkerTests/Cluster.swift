@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Runtime
+@testable import API
 
 /// A real coordinator and real worker processes of the built `deborgen` binary on 127.0.0.1, in a
 /// temporary directory, with short leases so failures are noticed in seconds.

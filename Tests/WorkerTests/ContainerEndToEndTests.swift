@@ -3,7 +3,8 @@ import Foundation
 import FoundationNetworking
 #endif
 import Testing
-@testable import Runtime
+@testable import API
+@testable import Worker
 
 /// A throwaway image made on this machine, never pulled: busybox-static's one binary (Debian's
 /// package, installed by scripts/install-deps.sh) with a link per applet, imported with

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import Runtime
+@testable import Server
+@testable import Worker
 
 /// The container engine's command lines and the cgroup reading, without an engine.
 @Suite struct ContainerUnitTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import Runtime
+@testable import API
+@testable import Worker
 
 /// The cooperative loop end to end: the built `deborgen` binary as coordinator and workers on
 /// 127.0.0.1 (random port, temporary data), driven through the client library and the CLI.

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Runtime
+@testable import API
 
 /// `deborgen submit` against a coordinator whose answers are dropped on the way back (a proxy on
 /// 127.0.0.1 that forwards the request, lets the coordinator commit it, then closes the

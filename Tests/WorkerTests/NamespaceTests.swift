@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import Runtime
+@testable import API
+@testable import Worker
 
 /// The worker binary run inside a fresh network namespace (`unshare -n`): whatever it does, no
 /// packet leaves the machine. Inside, only a loopback interface exists, so 10.1.2.3 and

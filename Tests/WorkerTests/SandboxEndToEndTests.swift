@@ -3,7 +3,8 @@ import Foundation
 import FoundationNetworking
 #endif
 import Testing
-@testable import Runtime
+@testable import API
+@testable import Worker
 
 /// Issue 15 end to end: the built `deborgen` binary as coordinator and workers on 127.0.0.1.
 /// A job cannot read the worker user's home or another job's workspace; a 1-cpu job spinning

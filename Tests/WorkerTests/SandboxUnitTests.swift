@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import Runtime
+@testable import API
+@testable import Worker
 
 @Suite("Sandbox and limits")
 struct SandboxUnitTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import Runtime
+@testable import API
+@testable import Worker
 
 /// A registered, idle worker whose coordinator went away stops promptly on SIGTERM: at once when
 /// its requests already fail, within a few seconds when the coordinator is frozen (connections

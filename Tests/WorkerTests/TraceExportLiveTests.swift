@@ -2,7 +2,7 @@ import Foundation
 import Policies
 import Sim
 import Testing
-@testable import Runtime
+@testable import API
 
 /// A live trace from a real cooperative, exported with `deborgen trace export --format swf` and
 /// simulated under the live policy, gives the jobs the JSON trace's replay gives: the same submit
