@@ -4,7 +4,7 @@ import Policies
 /// The API's JSON writer: a `Codable` encoder that writes UTF-8 bytes as it goes, keeping an
 /// object's keys in the order its `encode(to:)` writes them (docs/api.md shows responses in that
 /// order; Foundation's `JSONEncoder` on Linux writes keys in hash order, or sorted). Dictionaries
-/// (`[String: V]`, a job's `env`) are written with sorted keys so equal values give equal bytes.
+/// (`[String: String]`, a job's `env`) are written with sorted keys so equal values give equal bytes.
 /// A `nil` is written as `null`, by `encode` and `encodeIfPresent` alike (so synthesized
 /// conformances show every field); to leave a key out, an `encode(to:)` does not write it. Strings are
 /// escaped as the trace writer escapes them (`appendJSONString`); a `Double` is written as Swift
@@ -28,24 +28,6 @@ public struct WireEncoder: Sendable {
     public func encodeString<T: Encodable>(_ value: T) throws -> String { String(decoding: try encode(value), as: UTF8.self) }
 }
 
-/// A dictionary with string keys: written with its keys sorted.
-private protocol SortedObject {
-    func writeSorted(_ w: WireWriter) throws
-}
-
-extension Dictionary: SortedObject where Key == String, Value: Encodable {
-    fileprivate func writeSorted(_ w: WireWriter) throws {
-        w.out.append(UInt8(ascii: "{"))
-        for (i, k) in keys.sorted().enumerated() {
-            if i > 0 { w.out.append(UInt8(ascii: ",")) }
-            appendJSONString(k, to: &w.out)
-            w.out.append(UInt8(ascii: ":"))
-            try w.write(self[k]!)
-        }
-        w.out.append(UInt8(ascii: "}"))
-    }
-}
-
 /// The output and the stack of open containers.
 private final class WireWriter {
     var out: [UInt8] = []
@@ -54,24 +36,59 @@ private final class WireWriter {
 
     init() { out.reserveCapacity(512) }
 
-    /// Writes one value: scalars directly, dictionaries sorted, anything else through its
-    /// `encode(to:)`, closing what it opened.
+    /// Writes one value: scalars, their optionals and arrays directly (recognized by their type,
+    /// which costs a comparison, not a dynamic cast), dictionaries sorted, anything else through
+    /// its `encode(to:)`, closing what it opened.
     func write<T: Encodable>(_ value: T) throws {
-        switch value {
-        case let v as String: appendJSONString(v, to: &out)
-        case let v as Int: out.append(contentsOf: String(v).utf8)
-        case let v as Bool: out.append(contentsOf: (v ? "true" : "false").utf8)
-        case let v as Double: writeDouble(v)
-        case let v as any BinaryInteger: out.append(contentsOf: "\(v)".utf8)
-        case let v as Float: out.append(contentsOf: (v.isFinite ? "\(v)" : "null").utf8)
-        case let v as any SortedObject: try v.writeSorted(self)
-        default:
-            let depth = open.count
-            let before = out.count
-            try value.encode(to: WireValueEncoder(writer: self, depth: depth))
-            close(to: depth)
-            if out.count == before { out.append(contentsOf: "{}".utf8) }
+        if T.self == String.self { return appendJSONString(unsafeBitCast(value, to: String.self), to: &out) }
+        if T.self == Int.self { return writeInt(unsafeBitCast(value, to: Int.self)) }
+        if T.self == Bool.self { return writeBool(unsafeBitCast(value, to: Bool.self)) }
+        if T.self == Double.self { return writeDouble(unsafeBitCast(value, to: Double.self)) }
+        if T.self == String?.self { return writeOptional(unsafeBitCast(value, to: String?.self)) { appendJSONString($0, to: &out) } }
+        if T.self == Int?.self { return writeOptional(unsafeBitCast(value, to: Int?.self), writeInt) }
+        if T.self == Double?.self { return writeOptional(unsafeBitCast(value, to: Double?.self), writeDouble) }
+        if T.self == Bool?.self { return writeOptional(unsafeBitCast(value, to: Bool?.self), writeBool) }
+        if T.self == [String].self { return writeArray(unsafeBitCast(value, to: [String].self)) { appendJSONString($0, to: &out) } }
+        if T.self == [Int].self { return writeArray(unsafeBitCast(value, to: [Int].self), writeInt) }
+        if T.self == [String: String].self { return try writeSorted(unsafeBitCast(value, to: [String: String].self)) }
+        if T.self == [String: Int].self { return try writeSorted(unsafeBitCast(value, to: [String: Int].self)) }
+        let depth = open.count
+        let before = out.count
+        try value.encode(to: WireValueEncoder(writer: self, depth: depth))
+        close(to: depth)
+        if out.count == before { out.append(contentsOf: "{}".utf8) }
+    }
+
+    func writeInt(_ i: Int) { out.append(contentsOf: String(i).utf8) }
+
+    func writeInteger<I: BinaryInteger>(_ i: I) { out.append(contentsOf: String(i).utf8) }
+
+    func writeBool(_ b: Bool) { out.append(contentsOf: (b ? "true" : "false").utf8) }
+
+    func writeOptional<V>(_ v: V?, _ write: (V) -> Void) {
+        if let v { write(v) } else { writeNull() }
+    }
+
+    func writeArray<V>(_ a: [V], _ write: (V) -> Void) {
+        out.append(UInt8(ascii: "["))
+        for (i, v) in a.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            write(v)
         }
+        out.append(UInt8(ascii: "]"))
+    }
+
+    /// A dictionary with its keys sorted, so that equal values give equal bytes. (Only string
+    /// keys with string or integer values are written so; the API has no other dictionaries.)
+    func writeSorted<V: Encodable>(_ d: [String: V]) throws {
+        out.append(UInt8(ascii: "{"))
+        for (i, k) in d.keys.sorted().enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            appendJSONString(k, to: &out)
+            out.append(UInt8(ascii: ":"))
+            try write(d[k]!)
+        }
+        out.append(UInt8(ascii: "}"))
     }
 
     func writeDouble(_ d: Double) {
@@ -126,20 +143,20 @@ private struct WireValueEncoder: Encoder, SingleValueEncodingContainer {
 
     mutating func encodeNil() throws { writer.writeNull() }
     mutating func encode<T: Encodable>(_ value: T) throws { try writer.write(value) }
-    mutating func encode(_ value: Bool) throws { try writer.write(value) }
-    mutating func encode(_ value: String) throws { try writer.write(value) }
-    mutating func encode(_ value: Double) throws { try writer.write(value) }
-    mutating func encode(_ value: Float) throws { try writer.write(value) }
-    mutating func encode(_ value: Int) throws { try writer.write(value) }
-    mutating func encode(_ value: Int8) throws { try writer.write(value) }
-    mutating func encode(_ value: Int16) throws { try writer.write(value) }
-    mutating func encode(_ value: Int32) throws { try writer.write(value) }
-    mutating func encode(_ value: Int64) throws { try writer.write(value) }
-    mutating func encode(_ value: UInt) throws { try writer.write(value) }
-    mutating func encode(_ value: UInt8) throws { try writer.write(value) }
-    mutating func encode(_ value: UInt16) throws { try writer.write(value) }
-    mutating func encode(_ value: UInt32) throws { try writer.write(value) }
-    mutating func encode(_ value: UInt64) throws { try writer.write(value) }
+    mutating func encode(_ value: Bool) throws { writer.writeBool(value) }
+    mutating func encode(_ value: String) throws { appendJSONString(value, to: &writer.out) }
+    mutating func encode(_ value: Double) throws { writer.writeDouble(value) }
+    mutating func encode(_ value: Float) throws { writer.out.append(contentsOf: (value.isFinite ? "\(value)" : "null").utf8) }
+    mutating func encode(_ value: Int) throws { writer.writeInt(value) }
+    mutating func encode(_ value: Int8) throws { writer.writeInteger(value) }
+    mutating func encode(_ value: Int16) throws { writer.writeInteger(value) }
+    mutating func encode(_ value: Int32) throws { writer.writeInteger(value) }
+    mutating func encode(_ value: Int64) throws { writer.writeInteger(value) }
+    mutating func encode(_ value: UInt) throws { writer.writeInteger(value) }
+    mutating func encode(_ value: UInt8) throws { writer.writeInteger(value) }
+    mutating func encode(_ value: UInt16) throws { writer.writeInteger(value) }
+    mutating func encode(_ value: UInt32) throws { writer.writeInteger(value) }
+    mutating func encode(_ value: UInt64) throws { writer.writeInteger(value) }
 }
 
 private struct WireKeyed<Key: CodingKey>: KeyedEncodingContainerProtocol {
@@ -155,6 +172,24 @@ private struct WireKeyed<Key: CodingKey>: KeyedEncodingContainerProtocol {
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
         writer.key(key.stringValue, depth: depth)
         try writer.write(value)
+    }
+
+    // The scalars without the generic path (what synthesized `encode(to:)` calls for them).
+    mutating func encode(_ value: String, forKey key: Key) throws {
+        writer.key(key.stringValue, depth: depth)
+        appendJSONString(value, to: &writer.out)
+    }
+    mutating func encode(_ value: Int, forKey key: Key) throws {
+        writer.key(key.stringValue, depth: depth)
+        writer.writeInt(value)
+    }
+    mutating func encode(_ value: Bool, forKey key: Key) throws {
+        writer.key(key.stringValue, depth: depth)
+        writer.writeBool(value)
+    }
+    mutating func encode(_ value: Double, forKey key: Key) throws {
+        writer.key(key.stringValue, depth: depth)
+        writer.writeDouble(value)
     }
 
     // `encodeIfPresent` writes null for nil: the API shows absent values as null (docs/api.md);
