@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// Rules of the house that a grep can keep: engine errors are never swallowed (`try?` on a call
-/// into the scheduling engine), and nothing force-tries (`try!`). Reads `Sources/` of this
+/// into the scheduling engine), nothing force-tries (`try!`), no source file is over 450 lines. Reads `Sources/` of this
 /// checkout; a line that breaks a rule is named with its file and line number.
 @Suite struct SourceRulesTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -50,6 +50,14 @@ import Testing
         #expect(lines.count > 10_000, "Sources/ was not found at \(Self.root.path)")
         let bad = lines.filter { Self.swallowsEngineError($0.text) }
         #expect(bad.isEmpty, "try? on an engine call: \(bad.map { "\($0.file):\($0.line): \($0.text.trimmingCharacters(in: .whitespaces))" })")
+    }
+
+    /// A file a newcomer can read in one sitting.
+    @Test func noSourceFileIsOver450Lines() throws {
+        var lines: [String: Int] = [:]
+        for l in try Self.sourceLines() { lines[l.file, default: 0] = max(lines[l.file, default: 0], l.line) }
+        let long = lines.filter { $0.value > 450 }.sorted { $0.key < $1.key }
+        #expect(long.isEmpty, "over 450 lines: \(long.map { "\($0.key) (\($0.value))" })")
     }
 
     @Test func nothingForceTries() throws {
