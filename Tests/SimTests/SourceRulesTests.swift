@@ -55,7 +55,7 @@ import Testing
     /// A file a newcomer can read in one sitting.
     @Test func noSourceFileIsOver450Lines() throws {
         var lines: [String: Int] = [:]
-        for l in try Self.sourceLines() { lines[l.file, default: 0] = max(lines[l.file, default: 0], l.line) }
+        for l in try Self.sourceLines() where !l.text.isEmpty { lines[l.file, default: 0] = max(lines[l.file, default: 0], l.line) }
         let long = lines.filter { $0.value > 450 }.sorted { $0.key < $1.key }
         #expect(long.isEmpty, "over 450 lines: \(long.map { "\($0.key) (\($0.value))" })")
     }
