@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "deborgen", targets: ["deborgen"]),
         .library(name: "Policies", targets: ["Policies"]),
+        .library(name: "ILP", targets: ["ILP"]),
         .library(name: "Sim", targets: ["Sim"]),
     ],
     dependencies: [
@@ -24,13 +25,15 @@ let package = Package(
             name: "CGLPK",
             providers: [.apt(["libglpk-dev"])]
         ),
+        // The engine: the standard library and swift-collections only.
         .target(
             name: "Policies",
             dependencies: [
-                "CGLPK",
                 .product(name: "Collections", package: "swift-collections"),
             ]
         ),
+        // The ILP batch allocator on GLPK beside the engine, and the catalog of every policy.
+        .target(name: "ILP", dependencies: ["Policies", "CGLPK"]),
         .target(name: "Sim", dependencies: ["Policies"]),
         // The one SVG chart writer: benchmark figures and the status page's charts.
         .target(name: "Charts"),
@@ -41,7 +44,7 @@ let package = Package(
         .target(
             name: "Runtime",
             dependencies: [
-                "Policies", "CSQLite", "Charts",
+                "Policies", "ILP", "CSQLite", "Charts",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -50,11 +53,13 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
-        .target(name: "Bench", dependencies: ["Policies", "Sim", "Charts"]),
+        // Benchmarks and experiments: the logic behind `deborgen bench …`, including the local
+        // cooperative of a coordinator and workers (Runtime) that the live benchmarks start.
+        .target(name: "Bench", dependencies: ["Policies", "ILP", "Sim", "Charts", "Runtime"]),
         .executableTarget(
             name: "deborgen",
             dependencies: [
-                "Policies", "Sim", "Runtime", "Bench", "Charts",
+                "Policies", "ILP", "Sim", "Runtime", "Bench", "Charts",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -62,12 +67,13 @@ let package = Package(
         // --sanitize=fuzzer; the normal build gets a replay tool).
         .executableTarget(name: "deborgen-fuzz", dependencies: ["Sim", "Bench", "Runtime"]),
         .testTarget(name: "PoliciesTests", dependencies: ["Policies", "Sim"]),
+        .testTarget(name: "ILPTests", dependencies: ["ILP", "Policies", "Sim"]),
         // The fuzz inputs' reader, shared by the suites that replay them (not a product).
         .target(name: "FuzzInputs", path: "Tests/FuzzInputs"),
-        .testTarget(name: "SimTests", dependencies: ["Policies", "Sim", "FuzzInputs"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["Policies", "Sim", "Runtime", "CSQLite", "FuzzInputs"]),
-        .testTarget(name: "WorkerTests", dependencies: ["Runtime", "Policies", "Sim"]),
-        .testTarget(name: "BenchTests", dependencies: ["Bench", "Policies", "Sim", "FuzzInputs"]),
+        .testTarget(name: "SimTests", dependencies: ["Policies", "ILP", "Sim", "FuzzInputs"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Policies", "ILP", "Sim", "Runtime", "CSQLite", "FuzzInputs"]),
+        .testTarget(name: "WorkerTests", dependencies: ["Runtime", "Policies", "ILP", "Sim"]),
+        .testTarget(name: "BenchTests", dependencies: ["Bench", "Policies", "ILP", "Sim", "Runtime", "FuzzInputs"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,3 +1,4 @@
+import ILP
 import Policies
 
 /// Settings of a coordinator that the core's decisions depend on.
