@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "deborgen", targets: ["deborgen"]),
         .library(name: "Policies", targets: ["Policies"]),
+        .library(name: "ILP", targets: ["ILP"]),
         .library(name: "Sim", targets: ["Sim"]),
     ],
     dependencies: [
@@ -24,13 +25,15 @@ let package = Package(
             name: "CGLPK",
             providers: [.apt(["libglpk-dev"])]
         ),
+        // The engine: the standard library and swift-collections only.
         .target(
             name: "Policies",
             dependencies: [
-                "CGLPK",
                 .product(name: "Collections", package: "swift-collections"),
             ]
         ),
+        // The ILP batch allocator on GLPK beside the engine, and the catalog of every policy.
+        .target(name: "ILP", dependencies: ["Policies", "CGLPK"]),
         .target(name: "Sim", dependencies: ["Policies"]),
         // The one SVG chart writer: benchmark figures and the status page's charts.
         .target(name: "Charts"),
@@ -44,7 +47,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "API", "Policies", "CSQLite", "Charts",
+                "API", "Policies", "ILP", "CSQLite", "Charts",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -55,11 +58,13 @@ let package = Package(
         ),
         // The worker: claims jobs from a coordinator and runs them in a sandbox or a container.
         .target(name: "Worker", dependencies: ["API", "Policies"]),
-        .target(name: "Bench", dependencies: ["Policies", "Sim", "Charts"]),
+        // Benchmarks and experiments: the logic behind `deborgen bench …`, including the local
+        // cooperative of a coordinator and workers that the live benchmarks start.
+        .target(name: "Bench", dependencies: ["Policies", "ILP", "Sim", "Charts", "API", "Server", "Worker"]),
         .executableTarget(
             name: "deborgen",
             dependencies: [
-                "Policies", "Sim", "API", "Server", "Worker", "Bench", "Charts",
+                "Policies", "ILP", "Sim", "API", "Server", "Worker", "Bench", "Charts",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -67,12 +72,13 @@ let package = Package(
         // --sanitize=fuzzer; the normal build gets a replay tool).
         .executableTarget(name: "deborgen-fuzz", dependencies: ["Sim", "Bench", "API", "Server"]),
         .testTarget(name: "PoliciesTests", dependencies: ["Policies", "Sim"]),
+        .testTarget(name: "ILPTests", dependencies: ["ILP", "Policies", "Sim"]),
         // The fuzz inputs' reader, shared by the suites that replay them (not a product).
         .target(name: "FuzzInputs", path: "Tests/FuzzInputs"),
-        .testTarget(name: "SimTests", dependencies: ["Policies", "Sim", "FuzzInputs"]),
-        .testTarget(name: "ServerTests", dependencies: ["Policies", "Sim", "API", "Server", "CSQLite", "FuzzInputs"]),
-        .testTarget(name: "WorkerTests", dependencies: ["API", "Server", "Worker", "Policies", "Sim"]),
-        .testTarget(name: "BenchTests", dependencies: ["Bench", "Policies", "Sim", "FuzzInputs"]),
+        .testTarget(name: "SimTests", dependencies: ["Policies", "ILP", "Sim", "FuzzInputs"]),
+        .testTarget(name: "ServerTests", dependencies: ["Policies", "ILP", "Sim", "API", "Server", "CSQLite", "FuzzInputs"]),
+        .testTarget(name: "WorkerTests", dependencies: ["API", "Server", "Worker", "Policies", "ILP", "Sim"]),
+        .testTarget(name: "BenchTests", dependencies: ["Bench", "Policies", "ILP", "Sim", "API", "Server", "FuzzInputs"]),
     ],
     swiftLanguageModes: [.v6]
 )

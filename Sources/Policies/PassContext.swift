@@ -1,18 +1,18 @@
 /// The working state of one scheduling pass: what is still free, who runs how much, what was
 /// decided so far. Shared by every backfilling mode so that gating and bookkeeping are written
 /// once.
-struct PassContext {
-    let state: ClusterState
-    let now: Instant
-    let explain: Bool
-    let userCap: Int?
-    var view: CapacityView
-    var perUser: [UserID: Int]
-    var pass = SchedulePass()
+package struct PassContext {
+    package let state: ClusterState
+    package let now: Instant
+    package let explain: Bool
+    package let userCap: Int?
+    package var view: CapacityView
+    package var perUser: [UserID: Int]
+    package var pass = SchedulePass()
     /// Jobs started in this pass, for projections of future free resources.
-    var started: [RunningJob] = []
+    package var started: [RunningJob] = []
 
-    init(_ state: ClusterState, now: Instant, explain: Bool, userCap: Int?) {
+    package init(_ state: ClusterState, now: Instant, explain: Bool, userCap: Int?) {
         self.state = state
         self.now = now
         self.explain = explain
@@ -27,7 +27,7 @@ struct PassContext {
     }
 
     /// Reasons a job may not start regardless of resources: dependencies and the user cap.
-    func gate(_ job: Job) -> PendingReason? {
+    package func gate(_ job: Job) -> PendingReason? {
         if !job.dependencies.isEmpty, let r = state.dependencyBlock(job) { return r }
         if let cap = userCap, perUser[job.user, default: 0] >= cap { return .userCap(cap) }
         return nil
@@ -37,12 +37,12 @@ struct PassContext {
     /// never start here (`whyNot` says never-eligible) and starts nothing now: a pass that does
     /// not explain passes over it before copying it. With no node up, every job that needs a
     /// processor is such a job, and a pass is a walk over indices.
-    @inline(__always) func passOver(_ i: Int) -> Bool {
+    @inline(__always) package func passOver(_ i: Int) -> Bool {
         !explain && state.queue[i].request.cpus > state.liveCapacityCPUs
     }
 
     /// Why a job that does not fit now waits: never, hours, or resources.
-    func whyNot(_ job: Job) -> PendingReason {
+    package func whyNot(_ job: Job) -> PendingReason {
         if !state.couldEverHost(job.request) { return .neverEligible }
         if explain && state.nodes.contains(where: { $0.spec.hours != nil }) {
             // Would it fit if every up node were inside its hours?
@@ -54,11 +54,11 @@ struct PassContext {
         return .resources
     }
 
-    mutating func pend(_ job: Job, _ reason: PendingReason) {
+    package mutating func pend(_ job: Job, _ reason: PendingReason) {
         if explain { pass.pending.append((job.id, reason)) }
     }
 
-    mutating func start(_ job: Job, _ allocation: Allocation, placement: inout Placement) {
+    package mutating func start(_ job: Job, _ allocation: Allocation, placement: inout Placement) {
         view.take(allocation)
         placement.commit(allocation)
         if userCap != nil { perUser[job.user, default: 0] += 1 }
@@ -67,7 +67,7 @@ struct PassContext {
     }
 
     /// Jobs started in this pass as releases, ordered by (estimated end, seq). O(k log k).
-    func startedReleases() -> [Release] {
+    package func startedReleases() -> [Release] {
         var out: [Release] = []
         out.reserveCapacity(started.count)
         for r in started {
@@ -84,7 +84,7 @@ struct PassContext {
     /// deterministic but unspecified: every consumer applies a whole group of equal ends before
     /// it looks at the result. O(visited + k log k) for k jobs started in this pass: the state
     /// keeps its running jobs ordered, so nothing is sorted per pass.
-    func forEachRelease(_ body: (Instant, Release) -> Bool) {
+    package func forEachRelease(_ body: (Instant, Release) -> Bool) {
         let mine = startedReleases()
         var k = 0
         let floor = now + 1
@@ -107,7 +107,7 @@ struct PassContext {
 
     /// Running jobs as (effective end, seq, allocation) in the order of `forEachRelease`.
     /// O(r + k log k).
-    func releases() -> [(end: Instant, seq: Int, allocation: Allocation)] {
+    package func releases() -> [(end: Instant, seq: Int, allocation: Allocation)] {
         var out: [(end: Instant, seq: Int, allocation: Allocation)] = []
         out.reserveCapacity(state.releaseOrder.count + started.count)
         forEachRelease { t, r in

@@ -69,7 +69,7 @@ public struct Placement: Sendable {
 
     /// used_a / cap_a < used_b / cap_b, compared exactly; ties go to more free processors,
     /// then the lower index.
-    static func lessLoaded(_ a: Int, than b: Int, _ view: CapacityView, _ nodes: [NodeState]) -> Bool {
+    package static func lessLoaded(_ a: Int, than b: Int, _ view: CapacityView, _ nodes: [NodeState]) -> Bool {
         let ca = nodes[a].spec.capacity.cpus, cb = nodes[b].spec.capacity.cpus
         let ua = ca - view.free[a].cpus, ub = cb - view.free[b].cpus
         let l = ua * max(cb, 1), r = ub * max(ca, 1)

@@ -1,3 +1,4 @@
+import ILP
 import Policies
 import API
 

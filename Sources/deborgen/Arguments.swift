@@ -1,5 +1,6 @@
 import ArgumentParser
 import Bench
+import ILP
 import Policies
 import API
 import Server

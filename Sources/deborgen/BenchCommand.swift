@@ -1,8 +1,6 @@
 import ArgumentParser
 import Bench
 import Foundation
-import Policies
-import Sim
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -45,57 +43,23 @@ struct BenchCommand: ParsableCommand {
         }
 
         func run() throws {
+            let lines: [String]
             if textbook {
-                let lines = try TextbookComparison(script: textbookScript, jobs: textbookJobs, nodes: nodes,
-                                                   load: textbookLoad, seed: textbookSeed, runs: runs).run()
-                if let output { try (lines.joined(separator: "\n") + "\n").write(toFile: output, atomically: true, encoding: .utf8) }
-                return
-            }
-            var lines = ["| workload | policy | jobs | events | wall s | events/s | max RSS MiB |", "|---|---|---:|---:|---:|---:|---:|"]
-            var workloads: [Workload] = []
-            let genStart = ContinuousClock.now
-            var synthetic: Workload
-            if model == .lublin {
-                synthetic = LublinModel().workload(jobs: jobs, processors: nodes * cpusPerNode, users: 16, load: load, seed: seed)
-                synthetic.setHomogeneousCluster(nodes: nodes, cpusPerNode: cpusPerNode)
+                lines = try TextbookComparison(script: textbookScript, jobs: textbookJobs, nodes: nodes,
+                                               load: textbookLoad, seed: textbookSeed, runs: runs).run()
             } else {
-                synthetic = Workload.poisson(jobs: jobs, nodes: nodes, cpusPerNode: cpusPerNode, load: load, seed: seed)
-            }
-            synthetic.name = "\(model)-\(jobs) on \(nodes)x\(cpusPerNode)"
-            workloads.append(synthetic)
-            warn("generated \(jobs) jobs in \(ContinuousClock.now - genStart)")
-            for path in swf {
-                do { workloads.append(try Workload.read(path: path)) } catch { throw CLIError("\(error)") }
-            }
-            for w in workloads {
-                // The floor: the same arrivals and ends through the same heap, no scheduling.
-                let bare = BareEventLoop.run(w)
-                let bareLine = "| \((w.name as NSString).lastPathComponent) | bare heap loop (no scheduling) | \(w.jobs.count) | \(bare.events) | \(String(format: "%.3f", bare.seconds)) | \(String(format: "%.0f", Double(bare.events) / max(bare.seconds, 1e-9))) | \(maxResidentMiB()) |"
-                print(bareLine)
-                lines.append(bareLine)
-                for p in policy {
-                    let pol: any SchedulingPolicy
-                    do { pol = try PolicyCatalog.make(p.text) } catch { throw CLIError("\(error)") }
-                    var sim = Simulator(workload: w, policy: pol)
-                    if stderrIsTerminal { sim.progress = { e, d in warn("  \(p): \(e) events, \(d) jobs done") } }
-                    let r = try sim.run()
-                    let rss = maxResidentMiB()
-                    let line = "| \((w.name as NSString).lastPathComponent) | \(r.policy) | \(r.summary.jobs) | \(r.events) | \(String(format: "%.3f", r.wallSeconds)) | \(String(format: "%.0f", r.eventsPerSecond)) | \(rss) |"
-                    print(line)
-                    lines.append(line)
-                }
+                var b = SimSpeedBenchmark()
+                b.jobs = jobs
+                b.nodes = nodes
+                b.cpusPerNode = cpusPerNode
+                b.load = load
+                b.policy = policy.map(\.text)
+                b.swf = swf
+                b.lublin = model == .lublin
+                b.seed = seed
+                lines = try b.run()
             }
             if let output { try (lines.joined(separator: "\n") + "\n").write(toFile: output, atomically: true, encoding: .utf8) }
         }
     }
-}
-
-/// Peak resident set size of this process so far (VmHWM), in MiB.
-func maxResidentMiB() -> Int {
-    guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return -1 }
-    for line in s.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-        let kb = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
-        return kb / 1024
-    }
-    return -1
 }

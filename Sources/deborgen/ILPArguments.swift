@@ -1,4 +1,5 @@
 import ArgumentParser
+import ILP
 import Policies
 
 /// Command-line options of the ILP batch policy (`--policy ilp`), shared by `simulate` and

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ILP
 import Policies
 import Sim
 

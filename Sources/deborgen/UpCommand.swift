@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import API
+import Bench
 import Server
 import Worker
 
@@ -67,13 +68,6 @@ struct UpCommand: AsyncParsableCommand {
         await coop.stop()
         warn("stopped")
     }
-}
-
-/// Whether `pid` is still running (not yet reaped and not a zombie).
-func processAlive(_ pid: pid_t) -> Bool {
-    guard let s = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = s.lastIndex(of: ")") else { return false }
-    let state = s[s.index(close, offsetBy: 2)...].first
-    return state != "Z" && state != "X"
 }
 
 actor UpState {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Bench
+import ILP
 import Policies
 import Sim
 

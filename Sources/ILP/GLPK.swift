@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import CGLPK
+import Policies
 
 /// A mixed-integer program in the solver-neutral form the ILP policy builds: maximise `c·x`
 /// subject to `lo_r ≤ Σ a_rc x_c ≤ hi_r`, `0 ≤ x_c ≤ upper_c`, every column integer.

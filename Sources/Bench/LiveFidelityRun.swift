@@ -26,7 +26,7 @@ struct LiveFidelityRun {
             for w in MixedSleepWorkload.workers { try coop.startWorker(name: w.name, cpus: w.cpus, labels: w.labels) }
             let deadline = Date().addingTimeInterval(30)
             while try await observer.nodes().filter({ $0.state == "up" }).count < MixedSleepWorkload.workers.count {
-                guard Date() < deadline else { throw CLIError("workers did not register within 30 s; see \(dir)/*.log") }
+                guard Date() < deadline else { throw BenchError("workers did not register within 30 s; see \(dir)/*.log") }
                 try await Task.sleep(nanoseconds: 100_000_000)
             }
             var killer: Task<Void, any Error>?

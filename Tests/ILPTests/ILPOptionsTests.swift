@@ -1,4 +1,5 @@
 import Testing
+import ILP
 import Policies
 
 @Suite struct ILPOptionsTests {

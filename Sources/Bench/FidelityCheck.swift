@@ -1,5 +1,4 @@
 import Charts
-import Bench
 import Foundation
 import Policies
 import API
@@ -7,7 +6,7 @@ import Sim
 
 /// The measurements of `bench replay-fidelity`: whether a workload discriminates, and one row
 /// of fidelity per replay.
-enum FidelityCheck {
+package enum FidelityCheck {
     /// The live workload as the simulator would see it if everything ran as planned: workers as
     /// nodes present from the start, sleeps as runtimes, no dispatch delay.
     static func plannedWorkload(_ work: MixedSleepWorkload) -> Workload {
@@ -21,10 +20,10 @@ enum FidelityCheck {
         return Workload(name: "mixed-sleep", jobs: jobs, users: (0..<work.users).map { "user\($0 + 1)" }, nodes: nodes)
     }
 
-    struct Discrimination {
-        var table: String
-        var verdict: String
-        var discriminates: Bool
+    package struct Discrimination {
+        package var table: String
+        package var verdict: String
+        package var discriminates: Bool
     }
 
     static func discrimination(_ w: Workload, policies: [String]) throws -> Discrimination {
@@ -38,7 +37,7 @@ enum FidelityCheck {
 
     /// Policies whose mean waits form a chain, each at least 15 % above the previous: the
     /// workload discriminates when that chain has four or more policies.
-    static func discrimination(_ waits: [(String, Double)]) -> Discrimination {
+    package static func discrimination(_ waits: [(String, Double)]) -> Discrimination {
         let sorted = waits.sorted { $0.1 < $1.1 }
         var chain: [(String, Double)] = []
         for w in sorted where chain.isEmpty || w.1 >= chain.last!.1 * 1.15 && w.1 > 0 { chain.append(w) }

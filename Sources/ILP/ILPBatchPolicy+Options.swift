@@ -1,3 +1,5 @@
+import Policies
+
 /// What the ILP batch policy maximises. Every objective has the form
 /// `Σ w_j x_jn − Σ c_jn x_jn`: the terms below only change the job weights `w_j` and the
 /// placement costs `c_jn` (rows for fairness or energy would weaken the LP bound too much to

@@ -1,4 +1,3 @@
-import Bench
 import Foundation
 import Policies
 import Sim
@@ -7,13 +6,22 @@ import Sim
 /// `results/sim/textbook_sim.py` on one generated workload, in the same run, run by run
 /// alternating (so a drifting machine affects both sides alike). Reports loop and whole-process
 /// times, their ratios, and the metrics of both sides, which must be identical.
-struct TextbookComparison {
+public struct TextbookComparison: Sendable {
     var script: String
     var jobs: Int
     var nodes: Int
     var load: Double
     var seed: UInt64
     var runs: Int
+
+    public init(script: String, jobs: Int, nodes: Int, load: Double, seed: UInt64, runs: Int) {
+        self.script = script
+        self.jobs = jobs
+        self.nodes = nodes
+        self.load = load
+        self.seed = seed
+        self.runs = runs
+    }
 
     /// What one side reported for one policy and run.
     struct Side {
@@ -27,7 +35,8 @@ struct TextbookComparison {
         var events: Int
     }
 
-    func run() throws -> [String] {
+    /// Runs both sides and returns the report lines (also printed as they come).
+    public func run() throws -> [String] {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("deborgen-sim-speed-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -67,9 +76,9 @@ struct TextbookComparison {
     /// The loop in this process (workload read as `simulate` reads it), then the whole process.
     private func deborgenSide(policy: String, path: String, me: String) throws -> Side {
         let w: Workload
-        do { w = try Workload.read(path: path) } catch { throw CLIError("\(error)") }
+        do { w = try Workload.read(path: path) } catch { throw BenchError("\(error)") }
         let pol: any SchedulingPolicy
-        do { pol = try PolicyCatalog.make(policy) } catch { throw CLIError("\(error)") }
+        do { pol = try PolicyCatalog.make(policy) } catch { throw BenchError("\(error)") }
         var sim = Simulator(workload: w, policy: pol)
         let r = try sim.run()
         var total: Int64 = 0, most: Int64 = 0
@@ -93,7 +102,7 @@ struct TextbookComparison {
         guard let loop = v["loop_s"].flatMap(Double.init), let tw = v["total_wait_us"].flatMap(Int64.init),
               let mw = v["max_wait_us"].flatMap(Int64.init), let mean = v["mean_wait_s"].flatMap(Double.init),
               let bsld = v["mean_bsld"].flatMap(Double.init), let ev = v["events"].flatMap(Int.init)
-        else { throw CLIError("\(script) printed something unexpected: \(out)") }
+        else { throw BenchError("\(script) printed something unexpected: \(out)") }
         return Side(loopSeconds: loop, processSeconds: seconds, totalWaitMicros: tw, maxWaitMicros: mw,
                     meanWaitSeconds: mean, meanBoundedSlowdown: bsld, events: ev)
     }
@@ -111,7 +120,7 @@ struct TextbookComparison {
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         let d = (ContinuousClock.now - start).components
-        guard p.terminationStatus == 0 else { throw CLIError("\(exe) \(args.joined(separator: " ")) exited with \(p.terminationStatus)") }
+        guard p.terminationStatus == 0 else { throw BenchError("\(exe) \(args.joined(separator: " ")) exited with \(p.terminationStatus)") }
         return (Double(d.seconds) + Double(d.attoseconds) / 1e18, String(decoding: data, as: UTF8.self))
     }
 }

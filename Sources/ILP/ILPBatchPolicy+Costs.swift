@@ -1,3 +1,5 @@
+import Policies
+
 /// Placement costs `c_jn` of the ILP objective, in units of the job's weight:
 /// - a tie-break of at most 0.25 % of the weight that prefers the least capable node that fits
 ///   (0.1 % for a job without GPUs on a GPU node, up to 0.1 % for the node's processor and

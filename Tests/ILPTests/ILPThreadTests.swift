@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ILP
 import Policies
 import Sim
 

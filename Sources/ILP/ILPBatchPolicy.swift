@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Policies
 
 /// The ILP batch allocator: at each pass it takes a bounded batch of queued jobs and decides
 /// together which of them start now and where, by solving an assignment MIP with GLPK.

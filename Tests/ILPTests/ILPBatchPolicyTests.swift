@@ -1,4 +1,5 @@
 import Testing
+@testable import ILP
 @testable import Policies
 
 /// Hand-sized instances whose optimum is known, by construction or by enumeration.

@@ -3,36 +3,44 @@ import API
 
 /// What a chaos run left behind, checked against what was acknowledged: the history checker of
 /// `deborgen bench chaos`. Pure: it reads the ledger the jobs wrote and the coordinator's jobs.
-struct ChaosHistory {
+public struct ChaosHistory: Sendable {
     /// Submission index → the job id the coordinator acknowledged.
-    var acknowledged: [Int: Int]
+    public var acknowledged: [Int: Int]
     /// Every job the coordinator lists, by id.
-    var jobs: [Int: V1.Job]
+    public var jobs: [Int: V1.Job]
     /// Ledger lines "start JOB ATTEMPT" / "end JOB ATTEMPT", in order.
-    var ledger: [String]
+    public var ledger: [String]
 
-    struct Verdict {
-        var lost: [Int] = []
-        var failed: [Int] = []
-        var phantom: [Int] = []
-        var neverRun: [Int] = []
-        var completedTwice: [Int] = []
-        var notFinished: [Int] = []
+    public init(acknowledged: [Int: Int], jobs: [Int: V1.Job], ledger: [String]) {
+        self.acknowledged = acknowledged
+        self.jobs = jobs
+        self.ledger = ledger
+    }
+
+    public struct Verdict: Sendable {
+        public init() {}
+
+        public var lost: [Int] = []
+        public var failed: [Int] = []
+        public var phantom: [Int] = []
+        public var neverRun: [Int] = []
+        public var completedTwice: [Int] = []
+        public var notFinished: [Int] = []
         /// Job id → executions started (ledger "start" lines).
-        var executions: [Int: Int] = [:]
-        var ranToEndMoreThanOnce: [Int] = []
+        public var executions: [Int: Int] = [:]
+        public var ranToEndMoreThanOnce: [Int] = []
         /// Executions beyond a job's attempt count: nothing but a new attempt may start a run.
-        var unexplainedExecutions: [Int] = []
-        var extraExecutions = 0
-        var extraAttempts = 0
+        public var unexplainedExecutions: [Int] = []
+        public var extraExecutions = 0
+        public var extraAttempts = 0
 
-        var clean: Bool {
+        public var clean: Bool {
             lost.isEmpty && failed.isEmpty && phantom.isEmpty && neverRun.isEmpty && completedTwice.isEmpty
                 && notFinished.isEmpty && unexplainedExecutions.isEmpty
         }
     }
 
-    func check() -> Verdict {
+    public func check() -> Verdict {
         var v = Verdict()
         var starts: [Int: Int] = [:], ends: [Int: Int] = [:]
         for line in ledger {

@@ -1,4 +1,5 @@
 import Testing
+@testable import ILP
 @testable import Policies
 
 /// Randomized instances: whatever the ILP decides must be startable and respect eligibility,

@@ -7,42 +7,42 @@ import Worker
 /// each in its own process group so a terminal's Ctrl-C reaches only us and we stop them in order:
 /// workers first (they drain and unregister), then the coordinator. Used by `deborgen up` and
 /// `deborgen bench cooperative`.
-final class LocalCooperative: @unchecked Sendable {
-    let dataDir: String
-    private(set) var port: Int
-    var url: String { "http://127.0.0.1:\(port)" }
-    private(set) var submitterToken = ""
-    private(set) var workerToken = ""
-    private(set) var coordinator: ChildProcess?
-    private(set) var workers: [(name: String, process: ChildProcess)] = []
+public final class LocalCooperative: @unchecked Sendable {
+    public let dataDir: String
+    public private(set) var port: Int
+    public var url: String { "http://127.0.0.1:\(port)" }
+    public private(set) var submitterToken = ""
+    public private(set) var workerToken = ""
+    public private(set) var coordinator: ChildProcess?
+    public private(set) var workers: [(name: String, process: ChildProcess)] = []
     private var workerArgs: [String: [String]] = [:]
-    let quiet: Bool
+    public let quiet: Bool
 
-    init(dataDir: String, port: Int, quiet: Bool = false) {
+    public init(dataDir: String, port: Int, quiet: Bool = false) {
         self.dataDir = (dataDir as NSString).standardizingPath
         self.port = port
         self.quiet = quiet
     }
 
     /// This executable's absolute path.
-    static var selfPath: String {
+    public static var selfPath: String {
         if let p = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return p }
         return URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
     }
 
     /// Runs `deborgen ARGS` to completion and returns its standard output.
-    static func runSelf(_ args: [String]) async throws -> String {
+    public static func runSelf(_ args: [String]) async throws -> String {
         let out = WorkerLocked(Data())
         let env = ProcessInfo.processInfo.environment
         let p = try ChildProcess(argv: [selfPath] + args, directory: FileManager.default.currentDirectoryPath, environment: env) { d in out.withLock { $0.append(d) } }
         let t = await p.wait()
         let text = String(decoding: out.withLock { $0 }, as: UTF8.self)
-        guard t.exitCode == 0 else { throw CLIError("`deborgen \(args.joined(separator: " "))` failed (\(t.shellCode)): \(text)") }
+        guard t.exitCode == 0 else { throw BenchError("`deborgen \(args.joined(separator: " "))` failed (\(t.shellCode)): \(text)") }
         return text
     }
 
     /// Starts a child writing its output to `log` (appending).
-    func spawn(_ args: [String], log: String) throws -> ChildProcess {
+    public func spawn(_ args: [String], log: String) throws -> ChildProcess {
         FileManager.default.createFile(atPath: log, contents: nil)
         let fh = FileHandle(forWritingAtPath: log)
         fh?.seekToEndOfFile()
@@ -52,7 +52,7 @@ final class LocalCooperative: @unchecked Sendable {
     }
 
     /// Tokens are created once per data directory and remembered in `up-tokens.json` (mode 600).
-    func ensureTokens() async throws {
+    public func ensureTokens() async throws {
         let path = dataDir + "/up-tokens.json"
         if let d = FileManager.default.contents(atPath: path), let t = try? JSONDecoder().decode([String: String].self, from: d),
            let s = t["submitter"], let w = t["worker"] {
@@ -67,12 +67,12 @@ final class LocalCooperative: @unchecked Sendable {
 
     /// The token printed by `deborgen token create`: the last whitespace-separated word of the
     /// last non-empty line.
-    static func lastWord(_ s: String) -> String {
+    public static func lastWord(_ s: String) -> String {
         let line = s.split(separator: "\n").last { !$0.trimmingCharacters(in: .whitespaces).isEmpty } ?? ""
         return String(line.split(separator: " ").last ?? "")
     }
 
-    func startCoordinator(extra: [String] = []) async throws {
+    public func startCoordinator(extra: [String] = []) async throws {
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
         try await ensureTokens()
         coordinator = try spawn(CoordinatorCLI.serve(dataDir: dataDir, port: port) + extra, log: dataDir + "/coordinator.log")
@@ -85,23 +85,23 @@ final class LocalCooperative: @unchecked Sendable {
             if let c = coordinator, !processAlive(c.pid) { break }
             try await Task.sleep(nanoseconds: 100_000_000)
         }
-        throw CLIError("the coordinator did not answer at \(url) within 60 s; see \(dataDir)/coordinator.log")
+        throw BenchError("the coordinator did not answer at \(url) within 60 s; see \(dataDir)/coordinator.log")
     }
 
     /// The port in the coordinator's "listening on http://HOST:PORT" line.
-    static func listeningPort(_ text: String) -> Int? {
+    public static func listeningPort(_ text: String) -> Int? {
         guard let r = text.range(of: "listening on http://") else { return nil }
         let rest = text[r.upperBound...]
         guard let colon = rest.firstIndex(of: ":") else { return nil }
         return Int(rest[rest.index(after: colon)...].prefix { $0.isNumber })
     }
 
-    func startWorkers(_ n: Int, cpusEach: Int, extra: [String] = []) throws {
+    public func startWorkers(_ n: Int, cpusEach: Int, extra: [String] = []) throws {
         for i in 1...max(1, n) { try startWorker(name: "local-\(i)", cpus: cpusEach, extra: extra) }
     }
 
     /// Starts one worker of this binary, logging to `DATA/NAME.log`.
-    func startWorker(name: String, cpus: Int, labels: [String] = [], extra: [String] = []) throws {
+    public func startWorker(name: String, cpus: Int, labels: [String] = [], extra: [String] = []) throws {
         var args = ["worker", "--coordinator", url, "--token", workerToken, "--name", name, "--cpus", String(cpus),
                     "--work-dir", dataDir + "/workers/" + name, "--grace", "10"]
         if !labels.isEmpty { args += ["--labels", labels.joined(separator: ",")] }
@@ -112,9 +112,9 @@ final class LocalCooperative: @unchecked Sendable {
 
     /// SIGKILLs a worker (its jobs die with it; their leases expire) and starts it again with
     /// the same name and arguments after `seconds`.
-    func restartWorker(named name: String, after seconds: Double) async throws {
+    public func restartWorker(named name: String, after seconds: Double) async throws {
         guard let i = workers.firstIndex(where: { $0.name == name }), let args = workerArgs[name] else {
-            throw CLIError("no worker named \(name)")
+            throw BenchError("no worker named \(name)")
         }
         let p = workers[i].process
         p.kill(SIGKILL)
@@ -125,7 +125,7 @@ final class LocalCooperative: @unchecked Sendable {
 
     /// SIGKILLs the coordinator, waits `seconds`, and starts it again on the same port with
     /// `extra`. Returns the seconds from the restart until it answered `/healthz`.
-    func restartCoordinator(after seconds: Double, extra: [String]) async throws -> Double {
+    public func restartCoordinator(after seconds: Double, extra: [String]) async throws -> Double {
         if let c = coordinator {
             c.kill(SIGKILL)
             _ = await c.wait()
@@ -138,7 +138,7 @@ final class LocalCooperative: @unchecked Sendable {
     }
 
     /// Stops the workers (SIGTERM: they drain and unregister), then the coordinator.
-    func stop() async {
+    public func stop() async {
         for w in workers { w.process.kill(SIGTERM) }
         for w in workers { _ = await w.process.wait() }
         workers = []
@@ -153,15 +153,15 @@ final class LocalCooperative: @unchecked Sendable {
 }
 
 /// How this binary's coordinator commands are spelled (issue 4's CLI), in one place.
-enum CoordinatorCLI {
-    static func tokenCreate(role: String, name: String, dataDir: String) -> [String] {
+public enum CoordinatorCLI {
+    public static func tokenCreate(role: String, name: String, dataDir: String) -> [String] {
         ["token", "create", "--role", role, "--name", name, "--data-dir", dataDir]
     }
-    static func serve(dataDir: String, port: Int) -> [String] {
+    public static func serve(dataDir: String, port: Int) -> [String] {
         ["coordinator", "--data-dir", dataDir, "--host", "127.0.0.1", "--port", String(port)]
     }
     /// Short leases and heartbeats, for tests and benchmarks on one machine.
-    static func fastLeases(leaseS: Double, heartbeatS: Double) -> [String] {
+    public static func fastLeases(leaseS: Double, heartbeatS: Double) -> [String] {
         ["--lease-s", String(leaseS), "--heartbeat-s", String(heartbeatS)]
     }
 }

@@ -1,3 +1,5 @@
+import Policies
+
 /// The protection given to the first job that cannot start now (EASY-like): jobs that would
 /// still run at `shadow` ("long" jobs) may only use what the reserved job leaves free then.
 enum ILPReservation: Sendable {
