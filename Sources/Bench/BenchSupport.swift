@@ -1,4 +1,3 @@
-import ILP
 import Foundation
 
 /// An error of a benchmark, printed as is by the command line. A usage error (`usage`) is one the
@@ -41,6 +40,3 @@ public func processAlive(_ pid: pid_t) -> Bool {
     return state != "Z" && state != "X"
 }
 
-/// The policy catalog, under the name every file of Bench uses (the catalog lives in `ILP`; the
-/// alias spares the experiment readers an import of their own).
-typealias PolicyCatalog = ILP.PolicyCatalog

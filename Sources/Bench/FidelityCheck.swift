@@ -1,5 +1,6 @@
 import Charts
 import Foundation
+import ILP
 import Policies
 import API
 import Sim

@@ -1,4 +1,5 @@
 import Foundation
+import ILP
 import Policies
 import API
 import Server

@@ -45,8 +45,9 @@ public struct TraceError: Error, CustomStringConvertible, Sendable {
 }
 
 extension TraceRun {
-    /// Reads a trace file. Errors name the file and line: malformed JSON, a missing field, an
-    /// unknown event, a truncated last line, or a format version newer than this reader.
+    /// Reads a trace file. Errors name the file and line: malformed JSON, a missing field or one
+    /// of the wrong type, an unknown event, a truncated last line, or a format version newer
+    /// than this reader.
     public static func read(path: String) throws -> TraceRun {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw TraceError("\(path): no such file or not readable")
@@ -60,21 +61,23 @@ extension TraceRun {
         if lines.last?.isEmpty == true { lines.removeLast() }
         guard !lines.isEmpty else { throw TraceError("\(name): empty file; a trace starts with a header line") }
 
-        func object(_ k: Int) throws -> [String: Any] {
-            let raw = lines[k]
-            guard let o = (try? JSONSerialization.jsonObject(with: Data(raw))) as? [String: Any] else {
+        let decoder = JSONDecoder()
+        /// Line `k` decoded as `T`; errors name the file, the line and the field.
+        func decode<T: Decodable>(_ type: T.Type, line k: Int) throws -> T {
+            do {
+                return try decoder.decode(type, from: lines[k])
+            } catch let e as TraceLineError {
+                throw TraceError("\(name):\(k + 1): \(e.message)")
+            } catch let e as DecodingError {
+                guard e.errorPath.isEmpty else { throw TraceError("\(name):\(k + 1): \(e.fieldMessage)") }
                 if truncated && k == lines.count - 1 {
                     throw TraceError("\(name):\(k + 1): the last line is cut off (truncated trace?)")
                 }
                 throw TraceError("\(name):\(k + 1): not a JSON object")
             }
-            return o
         }
-        let header = try object(0)
-        guard header["trace"] as? String == "deborgen" else {
-            throw TraceError("\(name):1: not a deborgen trace (the header must have \"trace\":\"deborgen\")")
-        }
-        guard let version = header["version"] as? Int else { throw TraceError("\(name):1: the header has no version") }
+        let header = try decode(TraceHeaderLine.self, line: 0)
+        let version = header.version
         guard version <= TraceHeader.currentVersion else {
             throw TraceError("\(name):1: trace format version \(version) is newer than this deborgen reads (\(TraceHeader.currentVersion)); upgrade deborgen")
         }
@@ -98,46 +101,28 @@ extension TraceRun {
         var claimedAt: [JobID: Instant] = [:]
         var jobDelays: [JobID: [Micros]] = [:]
         var lastOffer: [JobID: Instant] = [:]
-        let liveV2 = version >= 2 && header["source"] as? String == "live"
+        let liveV2 = version >= 2 && header.source == "live"
         var leaseExpiries = 0, requeues = 0, withdrawals = 0
         var firstTime: Instant?
         var lastT = Instant.min
         var lastJobEvent = Instant.min
 
         for k in 1..<lines.count {
-            let o = try object(k)
-            func int(_ key: String) throws -> Int64 {
-                // Exact conversion: a fraction or a number beyond Int64 is an error, not a trap.
-                guard let n = o[key] as? NSNumber else { throw TraceError("\(name):\(k + 1): missing or non-numeric '\(key)'") }
-                guard let v = n as? Int64 else { throw TraceError("\(name):\(k + 1): '\(key)' is \(n), not a whole number in range") }
-                return v
-            }
-            guard let ev = o["ev"] as? String else { throw TraceError("\(name):\(k + 1): missing 'ev'") }
-            let t = try int("t")
-            guard (0...maxInstant).contains(t) else {
-                throw TraceError("\(name):\(k + 1): time \(t) is outside 0...\(maxInstant) µs")
-            }
+            let line = try decode(TraceLine.self, line: k)
+            let t = line.t
             guard t >= lastT else { throw TraceError("\(name):\(k + 1): time goes backwards (\(t) after \(lastT))") }
             lastT = t
             if firstTime == nil { firstTime = t }
-            func node(_ key: String = "node") throws -> NodeID {
-                let raw = Int(try int(key))
+            func node(_ raw: Int) throws -> NodeID {
                 guard let n = nodeIndex[raw] else { throw TraceError("\(name):\(k + 1): node \(raw) was never joined") }
                 return n
             }
-            func job() throws -> JobID {
-                let j = Int(try int("job"))
+            func job(_ j: Int) throws -> JobID {
                 guard jobs[j] != nil else { throw TraceError("\(name):\(k + 1): job \(j) was never submitted") }
                 return j
             }
-            switch ev {
-            case "node_joined":
-                let raw = Int(try int("node"))
-                let hours = (o["hours"] as? String).flatMap(DailyHours.init(parsing:))
-                let spec = NodeSpec(name: o["name"] as? String ?? "node\(raw)",
-                                    capacity: Resources(cpus: Int(try int("cpus")), memoryMB: Int(try int("memory_mb")), gpus: Int(try int("gpus"))),
-                                    labels: o["labels"] as? [String] ?? [], hours: hours,
-                                    speed: (o["speed"] as? NSNumber)?.doubleValue ?? 1)
+            switch line.event {
+            case .nodeJoined(let raw, let spec):
                 if let existing = nodeIndex[raw] {
                     nodeEvents.append(NodeEvent(time: t, node: existing, kind: .returned))
                 } else {
@@ -146,52 +131,41 @@ extension TraceRun {
                     joinedAt[nodes.count] = t
                     nodes.append(spec)
                 }
-            case "node_lost": nodeEvents.append(NodeEvent(time: t, node: try node(), kind: .lost))
-            case "node_returned": nodeEvents.append(NodeEvent(time: t, node: try node(), kind: .returned))
-            case "node_draining": nodeEvents.append(NodeEvent(time: t, node: try node(), kind: .draining))
-            case "submitted":
-                let id = Int(try int("job"))
-                let u = o["user"] as? String ?? "unknown"
+            case .node(let raw, let kind): nodeEvents.append(NodeEvent(time: t, node: try node(raw), kind: kind))
+            case .submitted(let s):
+                let u = s.user ?? "unknown"
                 let uid: UserID
                 if let x = userIndex[u] { uid = x } else { uid = users.count; userIndex[u] = uid; users.append(u) }
-                let req = ResourceRequest(cpus: Int(try int("cpus")), memoryMB: (o["memory_mb"] as? Int) ?? 0,
-                                          gpus: (o["gpus"] as? Int) ?? 0, labels: o["labels"] as? [String] ?? [],
-                                          spread: (o["spread"] as? Bool) ?? false)
-                jobs[id] = Job(id: id, user: uid, submit: t, request: req, estimate: try int("estimate_us"),
-                               runtime: o["runtime_us"] == nil ? 0 : try int("runtime_us"),
-                               priority: (o["priority"] as? Int) ?? 0, dependencies: o["after"] as? [Int] ?? [])
-                jobOrder.append(id)
-            case "started":
-                let j = try job()
-                guard let slices = o["nodes"] as? [[Int]], !slices.isEmpty else {
-                    throw TraceError("\(name):\(k + 1): 'nodes' must be a list of [node, cpus, memory_mb, gpus]")
-                }
+                jobs[s.job] = Job(id: s.job, user: uid, submit: t, request: s.request, estimate: s.estimate,
+                                  runtime: s.runtime, priority: s.priority, dependencies: s.after)
+                jobOrder.append(s.job)
+            case .started(let id, let slices):
+                let j = try job(id)
                 var ns: [NodeID] = []
                 var cpus = 0
                 for s in slices {
                     guard s.count == 4, s.allSatisfy({ (0...maxAmount).contains($0) }) else {
                         throw TraceError("\(name):\(k + 1): 'nodes' entry \(s) is not [node, cpus, memory_mb, gpus] with each in 0...\(maxAmount)")
                     }
-                    guard let n = nodeIndex[s[0]] else { throw TraceError("\(name):\(k + 1): node \(s[0]) was never joined") }
-                    ns.append(n)
+                    ns.append(try node(s[0]))
                     cpus += s[1]
                 }
                 starts[j, default: []].append((t, ns))
                 startAlloc[j] = (t, cpus)
-                if version < 2 || header["source"] as? String != "live" {
+                if !liveV2 {
                     let ready = ([jobs[j]!.submit] + ns.map { max(lastEndOnNode[$0] ?? .min, joinedAt[$0] ?? .min) }).max()!
                     delays.append(max(0, t - ready))
                 }
-            case "claimed":
-                let j = try job()
+            case .claimed(let id):
+                let j = try job(id)
                 guard let s = startAlloc[j] else { throw TraceError("\(name):\(k + 1): job \(j) was claimed but not started") }
                 claimedAt[j] = t
                 delays.append(t - s.t)
                 jobDelays[j, default: []].append(t - s.t)
-            case "finished":
-                let j = try job()
+            case .finished(let id, let statusName):
+                let j = try job(id)
                 lastJobEvent = t
-                let status = JobStatus(rawValue: o["status"] as? String ?? "") ?? .failed
+                let status = JobStatus(rawValue: statusName ?? "") ?? .failed
                 guard let s = startAlloc.removeValue(forKey: j) else { continue } // never ran (dependency)
                 for n in starts[j]?.last?.nodes ?? [] { lastEndOnNode[n] = t }
                 // The job began when its node took it (live, version 2), else at the decision.
@@ -199,8 +173,8 @@ extension TraceRun {
                 lastOffer[j] = s.t
                 observed[j] = JobRecord(id: j, user: jobs[j]!.user, cpus: s.cpus, submit: jobs[j]!.submit, start: began,
                                         end: t, estimate: jobs[j]!.estimate, status: status)
-            case "lease_expired", "requeued", "withdrawn":
-                let j = try job()
+            case .ended(let id, let ev):
+                let j = try job(id)
                 if ev == "lease_expired" { leaseExpiries += 1 } else if ev == "requeued" { requeues += 1 } else { withdrawals += 1 }
                 if let s = startAlloc.removeValue(forKey: j) {
                     // An offer never claimed had no dispatch delay of its own.
@@ -212,9 +186,9 @@ extension TraceRun {
                     failed[j, default: []].append(o.end - (lastOffer[j] ?? o.start))
                 }
                 observed[j] = nil
-            case "cancelled", "rejected", "reserved", "pending", "solved":
+            case .ignored:
                 continue
-            default:
+            case .unknown(let ev):
                 throw TraceError("\(name):\(k + 1): unknown event '\(ev)'")
             }
         }
@@ -236,8 +210,8 @@ extension TraceRun {
         var w = Workload(name: name, jobs: list, users: users, nodes: nodes, nodeEvents: kept)
         w.failedAttempts = failed
         if liveV2 { w.dispatchDelays = jobDelays.filter { !$0.value.isEmpty } }
-        return TraceRun(source: header["source"] as? String ?? "?", policy: header["policy"] as? String ?? "?",
-                        origin: header["origin"] as? String ?? "", workload: w,
+        return TraceRun(source: header.source ?? "?", policy: header.policy ?? "?",
+                        origin: header.origin ?? "", workload: w,
                         observed: observed.values.sorted { $0.id < $1.id }, starts: starts,
                         leaseExpiries: leaseExpiries, requeues: requeues, withdrawals: withdrawals,
                         closingDepartures: nodeEvents.count - kept.count, lines: lines.count, perJobDelays: liveV2,

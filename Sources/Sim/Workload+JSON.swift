@@ -1,22 +1,19 @@
 import Foundation
 import Policies
 
-/// deborgen's own workload file (JSON). Documented in docs/workload-format.md.
-struct WorkloadFile: Codable {
-    static let allowed: [String: Set<String>] = [
-        "": ["format", "version", "name", "kill_at_estimate", "nodes", "users", "jobs", "node_events", "half_life"],
-        "nodes": ["name", "count", "cpus", "memory_mb", "gpus", "labels", "hours", "speed", "idle_watts", "busy_watts"],
-        "jobs": ["id", "user", "group", "submit", "runtime", "estimate", "cpus", "memory_mb", "gpus", "labels",
-                 "spread", "priority", "after"],
-        "node_events": ["t", "node", "event"],
-    ]
+/// deborgen's own workload file (JSON). Documented in docs/workload-format.md. Fields outside
+/// each object's `fields` are refused (`Strict`); whole-number fields say which field a fraction
+/// was given for (`WholeNumber`).
+struct WorkloadFile: KnownFields {
+    static let fields = ["format", "version", "name", "kill_at_estimate", "nodes", "users", "jobs", "node_events", "half_life"]
 
-    struct NodeSpecFile: Codable {
+    struct NodeSpecFile: KnownFields {
+        static let fields = ["name", "count", "cpus", "memory_mb", "gpus", "labels", "hours", "speed", "idle_watts", "busy_watts"]
         var name: String
-        var count: Int?
-        var cpus: Int
-        var memory_mb: Int?
-        var gpus: Int?
+        var count: WholeNumber?
+        var cpus: WholeNumber
+        var memory_mb: WholeNumber?
+        var gpus: WholeNumber?
         var labels: [String]?
         var hours: String?
         var speed: Double?
@@ -24,38 +21,41 @@ struct WorkloadFile: Codable {
         var busy_watts: Double?
     }
 
-    struct UserFile: Codable { var share: Double? }
+    struct UserFile: Decodable { var share: Double? }
 
-    struct JobFile: Codable {
-        var id: Int?
+    struct JobFile: KnownFields {
+        static let fields = ["id", "user", "group", "submit", "runtime", "estimate", "cpus", "memory_mb", "gpus", "labels",
+                             "spread", "priority", "after"]
+        var id: WholeNumber?
         var user: String?
-        var group: Int?
+        var group: WholeNumber?
         var submit: Double
         var runtime: Double
         var estimate: Double?
-        var cpus: Int
-        var memory_mb: Int?
-        var gpus: Int?
+        var cpus: WholeNumber
+        var memory_mb: WholeNumber?
+        var gpus: WholeNumber?
         var labels: [String]?
         var spread: Bool?
-        var priority: Int?
-        var after: [Int]?
+        var priority: WholeNumber?
+        var after: [WholeNumber]?
     }
 
-    struct NodeEventFile: Codable {
+    struct NodeEventFile: KnownFields {
+        static let fields = ["t", "node", "event"]
         var t: Double
         var node: String
         var event: String
     }
 
     var format: String?
-    var version: Int?
+    var version: WholeNumber?
     var name: String?
     var kill_at_estimate: Bool?
-    var nodes: [NodeSpecFile]
+    var nodes: [Strict<NodeSpecFile>]
     var users: [String: UserFile]?
-    var jobs: [JobFile]
-    var node_events: [NodeEventFile]?
+    var jobs: [Strict<JobFile>]
+    var node_events: [Strict<NodeEventFile>]?
 }
 
 extension Workload {
@@ -71,37 +71,30 @@ extension Workload {
     }
 
     public static func parseJSON(_ data: Data, name: String) throws -> Workload {
-        let any: Any
-        do { any = try JSONSerialization.jsonObject(with: data) } catch {
-            throw WorkloadError("\(name): not valid JSON (\(error.localizedDescription))")
-        }
-        guard let top = any as? [String: Any] else { throw WorkloadError("\(name): expected a JSON object at the top") }
-        try checkKeys(top, WorkloadFile.allowed[""]!, at: "", file: name)
-        for section in ["nodes", "jobs", "node_events"] {
-            for (i, item) in ((top[section] as? [Any]) ?? []).enumerated() {
-                if let o = item as? [String: Any] { try checkKeys(o, WorkloadFile.allowed[section]!, at: "\(section)[\(i)].", file: name) }
-            }
-        }
         let f: WorkloadFile
-        do { f = try JSONDecoder().decode(WorkloadFile.self, from: data) } catch let e as DecodingError {
-            throw WorkloadError("\(name): \(describe(e))")
+        do { f = try JSONDecoder().decode(Strict<WorkloadFile>.self, from: data).value } catch let e as UnknownFieldError {
+            throw WorkloadError("\(name): unknown field '\(e.field)'; accepted: \(e.accepted.sorted().joined(separator: ", "))")
+        } catch let e as DecodingError {
+            guard e.errorPath.isEmpty else { throw WorkloadError("\(name): \(e.fieldMessage)") }
+            if case .typeMismatch = e { throw WorkloadError("\(name): expected a JSON object at the top") }
+            throw WorkloadError("\(name): not valid JSON")
         }
         if let fmt = f.format, fmt != "deborgen-workload" {
             throw WorkloadError("\(name): format is '\(fmt)'; expected 'deborgen-workload'")
         }
-        if let v = f.version, v > jsonFormatVersion {
+        if let v = f.version?.value, v > jsonFormatVersion {
             throw WorkloadError("\(name): workload format version \(v) is newer than this deborgen reads (\(jsonFormatVersion))")
         }
         var nodes: [NodeSpec] = []
         var nodeIndex: [String: NodeID] = [:]
         for (i, n) in f.nodes.enumerated() {
-            let count = n.count ?? 1
+            let count = n.count?.value ?? 1
             guard count >= 1 else { throw WorkloadError("\(name): nodes[\(i)].count must be at least 1") }
             guard count <= Workload.maxNodes - nodes.count else {
                 throw WorkloadError("\(name): nodes[\(i)].count is \(count); a workload has at most \(Workload.maxNodes) nodes")
             }
-            guard n.cpus >= 1 else { throw WorkloadError("\(name): nodes[\(i)].cpus must be at least 1") }
-            guard (n.memory_mb ?? 0) >= 0, (n.gpus ?? 0) >= 0 else {
+            guard n.cpus.value >= 1 else { throw WorkloadError("\(name): nodes[\(i)].cpus must be at least 1") }
+            guard (n.memory_mb?.value ?? 0) >= 0, (n.gpus?.value ?? 0) >= 0 else {
                 throw WorkloadError("\(name): nodes[\(i)] has negative memory_mb or gpus")
             }
             var hours: DailyHours?
@@ -116,7 +109,7 @@ extension Workload {
                 let nm = count == 1 ? n.name : "\(n.name)-\(k)"
                 guard nodeIndex[nm] == nil else { throw WorkloadError("\(name): node name '\(nm)' appears twice") }
                 nodeIndex[nm] = nodes.count
-                nodes.append(NodeSpec(name: nm, capacity: Resources(cpus: n.cpus, memoryMB: n.memory_mb ?? 0, gpus: n.gpus ?? 0),
+                nodes.append(NodeSpec(name: nm, capacity: Resources(cpus: n.cpus.value, memoryMB: n.memory_mb?.value ?? 0, gpus: n.gpus?.value ?? 0),
                                       labels: n.labels ?? [], hours: hours, speed: n.speed ?? 1,
                                       idleWatts: n.idle_watts ?? 0, busyWatts: n.busy_watts ?? 0))
             }
@@ -140,9 +133,9 @@ extension Workload {
         var jobs: [Job] = []
         var seen = Set<Int>()
         for (i, j) in f.jobs.enumerated() {
-            let id = j.id ?? (i + 1)
+            let id = j.id?.value ?? (i + 1)
             guard seen.insert(id).inserted else { throw WorkloadError("\(name): jobs[\(i)].id \(id) appears twice") }
-            guard j.cpus >= 1 else { throw WorkloadError("\(name): jobs[\(i)].cpus must be at least 1") }
+            guard j.cpus.value >= 1 else { throw WorkloadError("\(name): jobs[\(i)].cpus must be at least 1") }
             guard j.submit >= 0, j.runtime >= 0 else {
                 throw WorkloadError("\(name): jobs[\(i)] has a negative submit or runtime")
             }
@@ -152,15 +145,15 @@ extension Workload {
                 throw WorkloadError("\(name): jobs[\(i)] has a submit, runtime or estimate beyond \(Report.number(Time.maxSeconds)) s")
             }
             let spread = j.spread ?? false
-            guard !(spread && (j.gpus ?? 0) > 0) else {
+            guard !(spread && (j.gpus?.value ?? 0) > 0) else {
                 throw WorkloadError("\(name): jobs[\(i)] is spread over nodes and asks for GPUs; GPU jobs must fit one node")
             }
-            jobs.append(Job(id: id, user: intern(j.user ?? "default"), group: j.group ?? 0,
+            jobs.append(Job(id: id, user: intern(j.user ?? "default"), group: j.group?.value ?? 0,
                             submit: submit,
-                            request: ResourceRequest(cpus: j.cpus, memoryMB: j.memory_mb ?? 0, gpus: j.gpus ?? 0,
+                            request: ResourceRequest(cpus: j.cpus.value, memoryMB: j.memory_mb?.value ?? 0, gpus: j.gpus?.value ?? 0,
                                                      labels: j.labels ?? [], spread: spread),
                             estimate: j.estimate == nil ? max(rt, 1) : est,
-                            runtime: rt, priority: j.priority ?? 0, dependencies: j.after ?? []))
+                            runtime: rt, priority: j.priority?.value ?? 0, dependencies: j.after?.map(\.value) ?? []))
         }
         for (i, j) in jobs.enumerated() {
             for d in j.dependencies where !seen.contains(d) {
@@ -185,24 +178,5 @@ extension Workload {
     /// Reads SWF or JSON by extension (`.json` is JSON, anything else SWF).
     public static func read(path: String) throws -> Workload {
         path.lowercased().hasSuffix(".json") ? try readJSON(path: path) : try readSWF(path: path)
-    }
-
-    private static func checkKeys(_ o: [String: Any], _ allowed: Set<String>, at prefix: String, file: String) throws {
-        for k in o.keys.sorted() where !allowed.contains(k) {
-            throw WorkloadError("\(file): unknown field '\(prefix)\(k)'; accepted: \(allowed.sorted().joined(separator: ", "))")
-        }
-    }
-
-    static func describe(_ e: DecodingError) -> String {
-        func path(_ p: [CodingKey]) -> String {
-            p.map { k in k.intValue.map { "[\($0)]" } ?? ".\(k.stringValue)" }.joined().drop { $0 == "." }.description
-        }
-        switch e {
-        case .keyNotFound(let k, let c): return "missing field '\(path(c.codingPath + [k]))'"
-        case .typeMismatch(let t, let c): return "field '\(path(c.codingPath))' should be \(t)"
-        case .valueNotFound(let t, let c): return "field '\(path(c.codingPath))' is null; expected \(t)"
-        case .dataCorrupted(let c): return "field '\(path(c.codingPath))': \(c.debugDescription)"
-        @unknown default: return "\(e)"
-        }
     }
 }

@@ -41,7 +41,59 @@ import Sim
         (#"{"name": "t", "policies": ["fcfs", "sjf"], "baseline": "easy", "workloads": []}"#, "baseline", ["easy", "fcfs, sjf"]),
         (#"{"name": "t", "policies": ["fcfs"], "workloads": [{"name": "g", "generate": {"model": "lublin", "jobs": 5, "processors": 4}}], "clusters": [{"name": "c", "energy": {"default_per_kwh": 0.2}}]}"#,
          "clusters[0].energy", ["needs 'nodes'"]),
+        // Wrong types name the field's path and what it accepts.
+        (#"{"name": "t", "policies": ["fcfs"], "workloads": [{"name": "g", "generate": {"model": "lublin", "jobs": 5}}], "clusters": [{"name": "c", "nodes": [{"name": "a", "cpus": 2}, {"name": "b", "cpus": 2, "gpus": "two"}]}]}"#,
+         "clusters[0].nodes[1].gpus", ["expected a number"]),
+        (#"{"name": "t", "policies": ["fcfs"], "workloads": [{"name": "g", "generate": {"model": "lublin", "jobs": 5}}], "clusters": [{"name": "c", "users": {"alice": {"share": "most"}}}]}"#,
+         "clusters[0].users.alice.share", ["expected a number"]),
+        (#"{"name": "t", "policies": ["fcfs"], "workloads": [{"name": "g", "generate": {"model": "lublin", "jobs": 5}}], "clusters": [{"name": "c", "nodes": [{"name": "a", "cpus": 2, "labels": "gpu"}]}]}"#,
+         "clusters[0].nodes[0].labels", ["JSON array"]),
+        (#"{"name": "t", "policies": ["fcfs"], "workloads": [{"name": "g", "generate": {"model": "lublin", "jobs": 5}}], "clusters": [{"name": "c", "nodes": [{"name": "a", "cpus": 2, "labels": ["gpu", 7]}]}]}"#,
+         "clusters[0].nodes[0].labels[1]", ["expected a string"]),
+        (#"{"name": "t", "policies": ["fcfs"], "workloads": [5]}"#, "workloads[0]", ["JSON object"]),
+        (#"{"name": 5, "policies": ["fcfs"], "workloads": []}"#, "name", ["expected a string"]),
+        (#"{"name": "t", "policies": ["fcfs", 3], "workloads": []}"#, "policies[1]", ["policy name string"]),
+        // Unknown fields are refused at any depth, listing what the object accepts.
+        (#"{"name": "t", "policies": ["fcfs"], "workloads": [{"name": "g", "generate": {"model": "lublin", "jobs": 5}}], "clusters": [{"name": "c", "nodes": [{"name": "a", "cpu": 2}]}]}"#,
+         "clusters[0].nodes[0].cpu", ["unknown field", "name, count, cpus, memory_mb"]),
+        (#"{"name": "t", "policies": ["fcfs"], "workloads": [{"name": "g", "generate": {"model": "lublin", "jobs": 5, "procs": 4}}]}"#,
+         "workloads[0].generate.procs", ["unknown field", "processors"]),
+        (#"{"name": "t", "policies": ["fcfs"], "workloads": [{"name": "g", "generate": {"model": "lublin", "jobs": 5}}], "clusters": [{"name": "c", "nodes": [{"name": "a", "cpus": 2}], "failures": {"mtbf": "30d", "mttr": "4h", "mean_up": "3d"}}]}"#,
+         "clusters[0].failures.mean_up", ["unknown field", "mtbf, mttr"]),
     ]
+
+    /// JSON booleans are not numbers and numbers are not booleans (Foundation's `NSNumber`
+    /// once blurred the two).
+    static let boolNumber: [(String, String, String)] = [
+        (#""user_cap": true"#, "user_cap", "expected a number"),
+        (#""seeds": true"#, "seeds", "expected a JSON array"),
+        (#""seeds": [1, false]"#, "seeds[1]", "whole number"),
+        (#""loads": [true]"#, "loads[0]", "positive number"),
+        (#""estimates": [true]"#, "estimates[0]", "accepted values"),
+        (#""half_life": false"#, "half_life", "expected a number"),
+        (#""clusters": [{"name": "c", "nodes": [{"name": "a", "cpus": true}]}]"#, "clusters[0].nodes[0].cpus", "expected a number"),
+        (#""clusters": [{"name": "c", "nodes": [{"name": "a", "cpus": 2}], "single_node_jobs": 1}]"#, "clusters[0].single_node_jobs", "expected true or false"),
+        (#""clusters": [{"name": "c", "nodes": [{"name": "a", "cpus": 2}], "departures": {"mean_up": true, "mean_down": "1h"}}]"#, "clusters[0].departures.mean_up", "expected a number"),
+    ]
+
+    @Test("a boolean where a number is expected, or a number where a boolean is, is refused", arguments: boolNumber.indices)
+    func boolsAreNotNumbers(_ i: Int) {
+        let (field, path, words) = Self.boolNumber[i]
+        let text = #"{"name": "t", "policies": ["fcfs"], "workloads": [{"name": "g", "generate": {"model": "lublin", "jobs": 5, "processors": 4}}], "# + field + "}"
+        let error = #expect(throws: ExperimentError.self) { try Experiment.parse(Data(text.utf8), file: "b.json") }
+        #expect(error?.field == path, "\(String(describing: error))")
+        #expect(error?.description.contains(words) == true, "\(String(describing: error))")
+        #expect(error?.description.hasPrefix("b.json: field '\(path)': ") == true, "\(String(describing: error))")
+    }
+
+    @Test("a file that is not JSON, or not an object, names the file")
+    func notJSON() {
+        for text in ["{nope", "[1, 2]", ""] {
+            let error = #expect(throws: ExperimentError.self) { try Experiment.parse(Data(text.utf8), file: "n.json") }
+            #expect(error?.field == "")
+            #expect(error?.description.hasPrefix("n.json: ") == true)
+        }
+    }
 
     @Test("bad files name the file, the field and the accepted values", arguments: cases.indices)
     func badFile(_ i: Int) throws {

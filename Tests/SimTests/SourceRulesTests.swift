@@ -2,7 +2,8 @@ import Foundation
 import Testing
 
 /// Rules of the house that a grep can keep: engine errors are never swallowed (`try?` on a call
-/// into the scheduling engine), nothing force-tries (`try!`), no source file is over 450 lines. Reads `Sources/` of this
+/// into the scheduling engine), nothing force-tries (`try!`), no source file is over 450 lines,
+/// JSON is read with `Codable` only. Reads `Sources/` of this
 /// checkout; a line that breaks a rule is named with its file and line number.
 @Suite struct SourceRulesTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -58,6 +59,12 @@ import Testing
         for l in try Self.sourceLines() where !l.text.isEmpty { lines[l.file, default: 0] = max(lines[l.file, default: 0], l.line) }
         let long = lines.filter { $0.value > 450 }.sorted { $0.key < $1.key }
         #expect(long.isEmpty, "over 450 lines: \(long.map { "\($0.key) (\($0.value))" })")
+    }
+
+    /// JSON is read one way: `Codable` (`JSONDecoder`), not `[String: Any]`.
+    @Test func jsonIsReadWithCodableOnly() throws {
+        let bad = try Self.sourceLines().filter { $0.text.contains("JSONSerialization") }
+        #expect(bad.isEmpty, "JSONSerialization in Sources: \(bad.map { "\($0.file):\($0.line)" })")
     }
 
     @Test func nothingForceTries() throws {
