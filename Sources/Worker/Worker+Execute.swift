@@ -301,6 +301,7 @@ extension Worker {
     /// the same request (one durable transaction instead of two per job); that claim is returned
     /// to be started once this attempt's cpus are given back.
     func sendResult(_ h: HeldAttempt, _ r: V1.ResultReport) async -> V1.Claim? {
+        h.state.withLock { $0.reporting = true }
         let c = client, log = opts.log
         let chain = takingWork
         do {

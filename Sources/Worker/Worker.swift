@@ -85,6 +85,9 @@ final class HeldAttempt: @unchecked Sendable {
         var outputEnded = false
         /// The disk watch stopped the job.
         var diskStop: DiskWatch.Stop?
+        /// The process has ended and its result is on its way: the report's answer, not a
+        /// heartbeat sent before it was taken, says whether the attempt is still ours.
+        var reporting = false
     }
     init(_ c: V1.Claim) { claim = c }
 
@@ -97,6 +100,7 @@ final class HeldAttempt: @unchecked Sendable {
         task?.cancel()
     }
     var lost: String? { state.withLock { $0.lost } }
+    var reporting: Bool { state.withLock { $0.reporting } }
 }
 
 /// The cooperative worker: registers, long-polls for claims, runs each claimed attempt as a child
@@ -344,7 +348,15 @@ public actor Worker {
                 if let since = failingSince {
                     log("coordinator back after \(Int(Date().timeIntervalSince(since))) s"); failingSince = nil
                 }
-                for aid in r.cancelAttempts { if let h = held[aid] { log("job \(h.job.id): attempt \(aid) cancelled by the coordinator: killing it"); h.markLost("cancelled") } }
+                // An attempt whose result is being reported is left to the report: the heartbeat may
+                // have reached the coordinator after the report ended the attempt (and claimed the
+                // node's next offer in the same request), and cancelling the report would lose
+                // that claim's answer. A real cancellation answers the report with 409.
+                for aid in r.cancelAttempts {
+                    guard let h = held[aid], !h.reporting else { continue }
+                    log("job \(h.job.id): attempt \(aid) cancelled by the coordinator: killing it")
+                    h.markLost("cancelled")
+                }
                 let paused = r.state == "draining"
                 if paused != pausedByCoordinator {
                     pausedByCoordinator = paused
