@@ -9,6 +9,10 @@ let package = Package(
         .library(name: "Policies", targets: ["Policies"]),
         .library(name: "ILP", targets: ["ILP"]),
         .library(name: "Sim", targets: ["Sim"]),
+        .library(name: "Bench", targets: ["Bench"]),
+        .library(name: "API", targets: ["API"]),
+        .library(name: "Server", targets: ["Server"]),
+        .library(name: "Worker", targets: ["Worker"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -34,6 +38,7 @@ let package = Package(
         ),
         // The ILP batch allocator on GLPK beside the engine, and the catalog of every policy.
         .target(name: "ILP", dependencies: ["Policies", "CGLPK"]),
+        // The discrete-event simulator, workload and trace readers, replay, reports.
         .target(name: "Sim", dependencies: ["Policies"]),
         // The one SVG chart writer: benchmark figures and the status page's charts.
         .target(name: "Charts"),
@@ -61,6 +66,7 @@ let package = Package(
         // Benchmarks and experiments: the logic behind `deborgen bench …`, including the local
         // cooperative of a coordinator and workers that the live benchmarks start.
         .target(name: "Bench", dependencies: ["Policies", "ILP", "Sim", "Charts", "API", "Server", "Worker"]),
+        // The command line: parses arguments and calls the libraries above.
         .executableTarget(
             name: "deborgen",
             dependencies: [
