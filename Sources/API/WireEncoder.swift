@@ -194,21 +194,39 @@ private struct WireKeyed<Key: CodingKey>: KeyedEncodingContainerProtocol {
 
     // `encodeIfPresent` writes null for nil: the API shows absent values as null (docs/api.md);
     // an `encode(to:)` that means to leave a key out does not write it.
-    mutating func encodeIfPresent<T: Encodable>(_ value: T?, forKey key: Key) throws { try encode(value, forKey: key) }
-    mutating func encodeIfPresent(_ value: Bool?, forKey key: Key) throws { try encode(value, forKey: key) }
-    mutating func encodeIfPresent(_ value: String?, forKey key: Key) throws { try encode(value, forKey: key) }
-    mutating func encodeIfPresent(_ value: Double?, forKey key: Key) throws { try encode(value, forKey: key) }
-    mutating func encodeIfPresent(_ value: Float?, forKey key: Key) throws { try encode(value, forKey: key) }
-    mutating func encodeIfPresent(_ value: Int?, forKey key: Key) throws { try encode(value, forKey: key) }
-    mutating func encodeIfPresent(_ value: Int8?, forKey key: Key) throws { try encode(value, forKey: key) }
-    mutating func encodeIfPresent(_ value: Int16?, forKey key: Key) throws { try encode(value, forKey: key) }
-    mutating func encodeIfPresent(_ value: Int32?, forKey key: Key) throws { try encode(value, forKey: key) }
-    mutating func encodeIfPresent(_ value: Int64?, forKey key: Key) throws { try encode(value, forKey: key) }
-    mutating func encodeIfPresent(_ value: UInt?, forKey key: Key) throws { try encode(value, forKey: key) }
-    mutating func encodeIfPresent(_ value: UInt8?, forKey key: Key) throws { try encode(value, forKey: key) }
-    mutating func encodeIfPresent(_ value: UInt16?, forKey key: Key) throws { try encode(value, forKey: key) }
-    mutating func encodeIfPresent(_ value: UInt32?, forKey key: Key) throws { try encode(value, forKey: key) }
-    mutating func encodeIfPresent(_ value: UInt64?, forKey key: Key) throws { try encode(value, forKey: key) }
+    mutating func encodeIfPresent<T: Encodable>(_ value: T?, forKey key: Key) throws { try encodeIfPresent(value, generic: key) }
+    mutating func encodeIfPresent(_ value: Bool?, forKey key: Key) throws {
+        writer.key(key.stringValue, depth: depth)
+        writer.writeOptional(value, writer.writeBool)
+    }
+    mutating func encodeIfPresent(_ value: String?, forKey key: Key) throws {
+        writer.key(key.stringValue, depth: depth)
+        if let value { appendJSONString(value, to: &writer.out) } else { writer.writeNull() }
+    }
+    mutating func encodeIfPresent(_ value: Double?, forKey key: Key) throws {
+        writer.key(key.stringValue, depth: depth)
+        writer.writeOptional(value, writer.writeDouble)
+    }
+    mutating func encodeIfPresent(_ value: Int?, forKey key: Key) throws {
+        writer.key(key.stringValue, depth: depth)
+        writer.writeOptional(value, writer.writeInt)
+    }
+    mutating func encodeIfPresent(_ value: Float?, forKey key: Key) throws { try encodeIfPresent(value, generic: key) }
+    mutating func encodeIfPresent(_ value: Int8?, forKey key: Key) throws { try encodeIfPresent(value, generic: key) }
+    mutating func encodeIfPresent(_ value: Int16?, forKey key: Key) throws { try encodeIfPresent(value, generic: key) }
+    mutating func encodeIfPresent(_ value: Int32?, forKey key: Key) throws { try encodeIfPresent(value, generic: key) }
+    mutating func encodeIfPresent(_ value: Int64?, forKey key: Key) throws { try encodeIfPresent(value, generic: key) }
+    mutating func encodeIfPresent(_ value: UInt?, forKey key: Key) throws { try encodeIfPresent(value, generic: key) }
+    mutating func encodeIfPresent(_ value: UInt8?, forKey key: Key) throws { try encodeIfPresent(value, generic: key) }
+    mutating func encodeIfPresent(_ value: UInt16?, forKey key: Key) throws { try encodeIfPresent(value, generic: key) }
+    mutating func encodeIfPresent(_ value: UInt32?, forKey key: Key) throws { try encodeIfPresent(value, generic: key) }
+    mutating func encodeIfPresent(_ value: UInt64?, forKey key: Key) throws { try encodeIfPresent(value, generic: key) }
+
+    /// A value or null, without `Optional`'s own `encode(to:)` (a container box per value).
+    private mutating func encodeIfPresent<T: Encodable>(_ value: T?, generic key: Key) throws {
+        writer.key(key.stringValue, depth: depth)
+        if let value { try writer.write(value) } else { writer.writeNull() }
+    }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
         writer.key(key.stringValue, depth: depth)
