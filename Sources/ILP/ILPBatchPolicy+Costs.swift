@@ -19,7 +19,7 @@ struct EnergyCosts {
     let maxCPUs: Double
     let maxMemory: Double
 
-    init(options: ILPOptions, state: ClusterState, now: Instant) {
+    init(options: ILPOptions, state: borrowing ClusterState, now: Instant) {
         let price = options.peakHours.contains(now) ? options.peakPrice : options.offPeakPrice
         let top = max(options.peakPrice, options.offPeakPrice)
         let e = state.nodes.map { n -> Double in

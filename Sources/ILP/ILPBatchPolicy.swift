@@ -219,7 +219,7 @@ public struct ILPBatchPolicy: SchedulingPolicy {
                 if let r = blocked(job, state, ctx.perUser) { ctx.pend(job, r) }
                 else if inBatch.contains(qi) { ctx.pend(job, .notSelected) }
                 else if refused.contains(qi) { ctx.pend(job, .priority(blockedBy: reservation.job)) }
-                else { ctx.pend(job, ctx.whyNot(job)) }
+                else { ctx.pend(job, ctx.whyNot(job, state)) }
             }
         }
         return ctx.pass

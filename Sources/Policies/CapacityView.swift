@@ -17,7 +17,7 @@ public struct CapacityView: Sendable {
 
     /// O(1) when every node is up and none has hours (the arrays are shared copy-on-write);
     /// otherwise O(nodes).
-    public init(_ state: ClusterState, now: Instant) {
+    public init(_ state: borrowing ClusterState, now: Instant) {
         var acc = state.upMask
         var free = state.freeByNode
         var total = state.freeCPUsOnUpNodes

@@ -132,7 +132,10 @@ public struct ClusterState: Sendable {
         setStatus(id, .down)
         let victims = running.values.filter { r in r.allocation.slices.contains { $0.node == id } }
             .sorted { $0.job.seq < $1.job.seq }
-        for v in victims { release(v, now: now) }
+        for v in victims {
+            running[v.job.id] = nil
+            release(v, now: now)
+        }
         return victims
     }
 
@@ -221,10 +224,10 @@ public struct ClusterState: Sendable {
         if isPrefix {
             for (k, d) in decisions.enumerated() where queue[k].id != d.job { isPrefix = false; break }
         }
-        var jobs: [Job] = []
-        jobs.reserveCapacity(decisions.count)
+        var out: [RunningJob] = []
+        out.reserveCapacity(decisions.count)
         if isPrefix {
-            jobs.append(contentsOf: queue.prefix(decisions.count))
+            for (k, d) in decisions.enumerated() { out.append(RunningJob(job: queue[k], allocation: d.allocation, start: now)) }
             queue.removeFirst(decisions.count)
         } else if decisions.count <= 16 {
             // A few starts (a backfilling pass): find their positions in one scan that stops
@@ -252,7 +255,7 @@ public struct ClusterState: Sendable {
                 undo()
                 throw .unknownJob(decisions[d].job)
             }
-            for p in pos { jobs.append(queue[p]) }
+            for (d, p) in zip(decisions, pos) { out.append(RunningJob(job: queue[p], allocation: d.allocation, start: now)) }
             for p in pos.sorted(by: >) { queue.remove(at: p) }
         } else {
             let ids = Set(decisions.map(\.job))
@@ -264,15 +267,11 @@ public struct ClusterState: Sendable {
                 throw .unknownJob(decisions.first { found[$0.job] == nil }!.job)
             }
             queue.removeAll { ids.contains($0.id) }
-            for d in decisions { jobs.append(found[d.job]!) }
+            for d in decisions { out.append(RunningJob(job: found[d.job]!, allocation: d.allocation, start: now)) }
         }
-        var out: [RunningJob] = []
-        out.reserveCapacity(decisions.count)
-        for (d, job) in zip(decisions, jobs) {
-            left(job)
-            let r = RunningJob(job: job, allocation: d.allocation, start: now)
+        for r in out {
+            left(r.job)
             place(r, now: now, mirrorTaken: true)
-            out.append(r)
         }
         return out
     }
@@ -289,8 +288,7 @@ public struct ClusterState: Sendable {
     /// Bookkeeping for a job leaving the queue.
     private mutating func left(_ job: Job) {
         if !job.dependencies.isEmpty { queuedWithDependencies -= 1 }
-        let n = queuedPerUser[job.user, default: 1] - 1
-        queuedPerUser[job.user] = n > 0 ? n : nil
+        Self.decrement(&queuedPerUser, job.user)
     }
 
     /// Books a running job. `mirrorTaken`: `freeByNode` already has the allocation subtracted
@@ -314,25 +312,32 @@ public struct ClusterState: Sendable {
         usage.changeRate(of: r.job.user, by: cpus, at: now)
     }
 
+    /// Gives back a running job's resources; `r` has already left `running`.
     private mutating func release(_ r: RunningJob, now: Instant) {
+        var cpus = 0
         for s in r.allocation.slices {
             adjustFree(s.node, by: s.resources, adding: true)
             nodes[s.node].runningJobs -= 1
+            cpus += s.resources.cpus
         }
-        running[r.job.id] = nil
         releaseOrder.remove(end: r.estimatedEnd, seq: r.job.seq, job: r.job.id)
-        runningPerUser[r.job.user, default: 1] -= 1
-        if runningPerUser[r.job.user] == 0 { runningPerUser[r.job.user] = nil }
-        usage.changeRate(of: r.job.user, by: -r.allocation.total.cpus, at: now)
+        Self.decrement(&runningPerUser, r.job.user)
+        usage.changeRate(of: r.job.user, by: -cpus, at: now)
+    }
+
+    /// Lowers a per-user count by one, dropping the user at zero. One hash lookup.
+    private static func decrement(_ counts: inout [UserID: Int], _ user: UserID) {
+        guard let i = counts.index(forKey: user) else { return }
+        if counts.values[i] > 1 { counts.values[i] -= 1 } else { counts.remove(at: i) }
     }
 
     /// A running job ended. Returns its record. O(slices).
     @discardableResult
     public mutating func finish(_ id: JobID, status: JobStatus, now: Instant) throws(EngineError) -> RunningJob {
-        guard let r = running[id] else { throw .notRunning(id) }
+        guard let r = running.removeValue(forKey: id) else { throw .notRunning(id) }
         version &+= 1
         release(r, now: now)
-        if keepAllOutcomes || watched.contains(id) { outcomes[id] = status }
+        if keepAllOutcomes || (!watched.isEmpty && watched.contains(id)) { outcomes[id] = status }
         return r
     }
 
@@ -342,7 +347,7 @@ public struct ClusterState: Sendable {
     /// outcome (`recordOutcome`). O(slices).
     @discardableResult
     public mutating func interrupt(_ id: JobID, now: Instant) throws(EngineError) -> RunningJob {
-        guard let r = running[id] else { throw .notRunning(id) }
+        guard let r = running.removeValue(forKey: id) else { throw .notRunning(id) }
         version &+= 1
         release(r, now: now)
         return r

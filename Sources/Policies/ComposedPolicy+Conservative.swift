@@ -6,24 +6,24 @@ extension ComposedPolicy {
     /// later than before, since its old slot is still free when its turn comes); then new jobs in
     /// queue order get reservations, up to `reservationDepth` jobs holding one. Jobs whose slot is
     /// now start now. O(q × segments × window) per pass.
-    mutating func conservative(_ ordered: QueueOrdering, _ ctx: inout PassContext) {
-        let q = ctx.state.queue
+    mutating func conservative(_ ordered: QueueOrdering, _ state: ClusterState, _ ctx: inout PassContext) {
+        let q = state.queue
         // Per-node planning once any job needs it (sticky, so reservations keep their nodes).
         if !nodeProfile && !ordered.allSatisfy({ q[$0].request.isPooled }) { nodeProfile = true }
         if !nodeProfile {
             var profile = Profile(now: ctx.now, base: CPUCount(cpus: ctx.view.totalCPUs),
-                                  releases: ctx.releases(), accepting: ctx.view.accepting)
-            conservative(ordered, &ctx, &profile)
+                                  releases: ctx.releases(state), accepting: ctx.view.accepting)
+            conservative(ordered, state, &ctx, &profile)
         } else {
-            var profile = NodeProfile(now: ctx.now, base: ctx.view, releases: ctx.releases())
-            conservative(ordered, &ctx, &profile)
+            var profile = NodeProfile(now: ctx.now, base: ctx.view, releases: ctx.releases(state))
+            conservative(ordered, state, &ctx, &profile)
         }
     }
 
-    private mutating func conservative<P: ReservationProfile>(_ ordered: QueueOrdering, _ ctx: inout PassContext,
+    private mutating func conservative<P: ReservationProfile>(_ ordered: QueueOrdering, _ state: ClusterState, _ ctx: inout PassContext,
                                                               _ profile: inout P) {
-        let q = ctx.state.queue
-        let nodes = ctx.state.nodes
+        let q = state.queue
+        let nodes = state.nodes
         let ordered = Array(ordered)
         // 1. Put every still-valid reservation from the last pass back in the profile, in
         //    reservation order, so that moving one job earlier can never take another's slot.
@@ -34,7 +34,7 @@ extension ComposedPolicy {
         // is sorted by (time, seq), a total order.
         for (id, p) in plan {
             let found = plannedSeq[id].map { Self.queueIndex(ofSeq: $0, in: q) } ?? q.firstIndex { $0.id == id }
-            guard let i = found, q[i].id == id, ctx.gate(q[i]) == nil else { continue }
+            guard let i = found, q[i].id == id, ctx.gate(q[i], state) == nil else { continue }
             // A reservation whose time has come (or passed without an event) is held at now.
             held.append((i, max(p.at, ctx.now), p.allocation))
         }
@@ -59,22 +59,22 @@ extension ComposedPolicy {
         for h in kept {
             let job = q[h.index]
             profile.unreserve(start: h.at, duration: job.estimate, allocation: h.allocation, request: job.request)
-            if let r = ctx.gate(job) {
+            if let r = ctx.gate(job, state) {
                 ctx.pend(job, r)
                 continue
             }
-            plan(job, depthLeft: true, &ctx, &profile, &newPlan, nodes)
+            plan(job, depthLeft: true, state, &ctx, &profile, &newPlan, nodes)
         }
         // 3. Everyone else in policy order.
         for i in ordered where !placed[i] {
-            if ctx.passOver(i) { continue }
+            if ctx.passOver(i, state) { continue }
             // Past the reservation depth a job can only start now; when nothing is free now, a
             // job that needs a processor is refused without side effects (its reason is only
             // recorded when explaining), so skip it before copying it.
             if !ctx.explain && newPlan.count >= options.reservationDepth && q[i].request.cpus > profile.cpusFreeAtStart { continue }
             let job = q[i]
-            if let r = ctx.gate(job) { ctx.pend(job, r); continue }
-            plan(job, depthLeft: newPlan.count < options.reservationDepth, &ctx, &profile, &newPlan, nodes)
+            if let r = ctx.gate(job, state) { ctx.pend(job, r); continue }
+            plan(job, depthLeft: newPlan.count < options.reservationDepth, state, &ctx, &profile, &newPlan, nodes)
         }
         plan = newPlan.mapValues { ($0.at, $0.allocation) }
         plannedSeq = newPlan.mapValues(\.seq)
@@ -92,13 +92,13 @@ extension ComposedPolicy {
     }
 
     /// Finds the job's earliest slot; starts it if that is now, else records a reservation.
-    private mutating func plan<P: ReservationProfile>(_ job: Job, depthLeft: Bool, _ ctx: inout PassContext,
+    private mutating func plan<P: ReservationProfile>(_ job: Job, depthLeft: Bool, _ state: ClusterState, _ ctx: inout PassContext,
                                                       _ profile: inout P,
                                                    _ newPlan: inout [JobID: (at: Instant, allocation: Allocation, seq: Int)],
                                                    _ nodes: [NodeState]) {
         guard let (idx, alloc) = profile.earliest(job.request, duration: job.estimate, placement: placement,
                                                   nodes: nodes, onlyFirst: !depthLeft) else {
-            ctx.pend(job, depthLeft ? ctx.whyNot(job) : .priority(blockedBy: nil))
+            ctx.pend(job, depthLeft ? ctx.whyNot(job, state) : .priority(blockedBy: nil))
             return
         }
         if idx == 0 {

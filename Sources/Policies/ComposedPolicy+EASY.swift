@@ -5,7 +5,7 @@ extension ComposedPolicy {
     /// fits and either ends by the shadow time or leaves enough at the shadow time for the head.
     /// O(q + running jobs visited) for pooled jobs (releases are kept ordered by the state);
     /// non-pooled candidates add a placement each.
-    mutating func easy(_ ordered: QueueOrdering, _ ctx: inout PassContext) {
+    mutating func easy(_ ordered: QueueOrdering, _ state: ClusterState, _ ctx: inout PassContext) {
         // The head's id, request and size, kept apart so the scan copies no `Job` per candidate.
         var headID: JobID?
         var headRequest = ResourceRequest(cpus: 0)
@@ -15,27 +15,27 @@ extension ComposedPolicy {
         // head that needs particular nodes needs the whole projected view.
         var projected = ctx.view
         var projectedCPUs = 0
-        let nodes = ctx.state.nodes
+        let nodes = state.nodes
         for i in ordered {
-            if ctx.passOver(i) { continue }
+            if ctx.passOver(i, state) { continue }
             if headID != nil && !ctx.explain {
                 // Nothing more can start; a job larger than what is free cannot backfill; and a
                 // pooled job that ends after the shadow time and would take what a pooled head
                 // needs is refused below without side effects, so skip it before copying it.
                 if ctx.view.totalCPUs == 0 { return }
-                let c = ctx.state.queue[i].request.cpus
+                let c = state.queue[i].request.cpus
                 if c > ctx.view.totalCPUs { continue }
                 if headPooled && projectedCPUs - c < headCPUs && shadow != .max
-                    && ctx.now + ctx.state.queue[i].estimate > shadow && ctx.state.queue[i].request.isPooled { continue }
+                    && ctx.now + state.queue[i].estimate > shadow && state.queue[i].request.isPooled { continue }
             }
-            let job = ctx.state.queue[i]
-            if let r = ctx.gate(job) { ctx.pend(job, r); continue }
+            let job = state.queue[i]
+            if let r = ctx.gate(job, state) { ctx.pend(job, r); continue }
             guard let hid = headID else {
                 if let a = placement.choose(job.request, in: ctx.view, nodes: nodes) {
                     ctx.start(job, a, placement: &placement)
                     continue
                 }
-                let r = ctx.whyNot(job)
+                let r = ctx.whyNot(job, state)
                 ctx.pend(job, r)
                 if r == .neverEligible { continue }
                 headID = job.id
@@ -43,9 +43,9 @@ extension ComposedPolicy {
                 headCPUs = job.request.cpus
                 headPooled = job.request.isPooled
                 if headPooled && ctx.view.allAccepting {
-                    (shadow, projectedCPUs) = projectCount(job.request.cpus, ctx)
+                    (shadow, projectedCPUs) = projectCount(job.request.cpus, state, ctx)
                 } else {
-                    (shadow, projected) = project(job, ctx)
+                    (shadow, projected) = project(job, state, ctx)
                     projectedCPUs = projected.totalCPUs
                 }
                 if shadow != .max { ctx.pass.reservations.append((job.id, shadow)) }
@@ -54,11 +54,11 @@ extension ComposedPolicy {
             let endsInTime = shadow == .max || ctx.now + job.estimate <= shadow
             if !endsInTime && job.request.isPooled && headPooled && projectedCPUs - job.request.cpus < headCPUs {
                 // Cheap rejection before placing: it would take what the head needs.
-                ctx.pend(job, placement.fits(job.request, in: ctx.view, nodes: nodes) ? .priority(blockedBy: hid) : ctx.whyNot(job))
+                ctx.pend(job, placement.fits(job.request, in: ctx.view, nodes: nodes) ? .priority(blockedBy: hid) : ctx.whyNot(job, state))
                 continue
             }
             guard let a = placement.choose(job.request, in: ctx.view, nodes: nodes) else {
-                ctx.pend(job, ctx.whyNot(job))
+                ctx.pend(job, ctx.whyNot(job, state))
                 continue
             }
             if endsInTime {
@@ -88,9 +88,9 @@ extension ComposedPolicy {
     /// The shadow time for `head` and the free resources projected at that time.
     /// `.max` when the head cannot fit even after every running job ends (nodes down or closed).
     /// O(r + k log k) view operations for r running jobs and k started in this pass.
-    func project(_ head: Job, _ ctx: PassContext) -> (Instant, CapacityView) {
+    func project(_ head: Job, _ state: ClusterState, _ ctx: PassContext) -> (Instant, CapacityView) {
         var p = ctx.view
-        let rel = ctx.releases()
+        let rel = ctx.releases(state)
         var k = 0
         while k < rel.count {
             let t = rel[k].end
@@ -98,7 +98,7 @@ extension ComposedPolicy {
                 p.give(rel[k].allocation)
                 k += 1
             }
-            if placement.fits(head.request, in: p, nodes: ctx.state.nodes) { return (t, p) }
+            if placement.fits(head.request, in: p, nodes: state.nodes) { return (t, p) }
         }
         return (.max, p)
     }
@@ -107,10 +107,10 @@ extension ComposedPolicy {
     /// so releases are summed in end order and the walk stops at the first end time (all jobs
     /// ending then included) after which `need` processors are free. Returns the shadow time
     /// and the processors free then. O(visited + k log k), no copy of the view.
-    func projectCount(_ need: Int, _ ctx: PassContext) -> (Instant, Int) {
+    func projectCount(_ need: Int, _ state: ClusterState, _ ctx: PassContext) -> (Instant, Int) {
         var free = ctx.view.totalCPUs
         var shadow = Instant.max
-        ctx.forEachRelease { t, r in
+        ctx.forEachRelease(state) { t, r in
             if shadow != .max && t != shadow { return false }
             free += r.cpus
             if shadow == .max && free >= need { shadow = t }

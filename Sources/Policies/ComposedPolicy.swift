@@ -59,52 +59,59 @@ public struct ComposedPolicy: SchedulingPolicy {
         return s
     }
 
+    /// Every placement rule fits a pooled job iff the accepting nodes' free processors suffice
+    /// (`Placement.choose`), every backfilling mode plans pooled jobs by processor counts
+    /// (EASY's `projectCount`, conservative's `Profile<CPUCount>`), and no queue order looks at
+    /// nodes: which nodes a pooled job lands on never changes a start time.
+    public var decidesPooledJobsByCount: Bool { true }
+
     public mutating func schedule(_ state: ClusterState, now: Instant, explain: Bool) -> SchedulePass {
         var ctx = PassContext(state, now: now, explain: explain, userCap: options.userCap)
         guard !state.queue.isEmpty else { plan = [:]; plannedSeq = [:]; return ctx.pass }
         let ordered = order.arrange(state, now: now)
+        ctx.recordsStarts = backfill == .easy || backfill == .conservative
         switch backfill {
-        case .none: strict(ordered, &ctx)
-        case .any: greedy(ordered, &ctx)
-        case .easy: easy(ordered, &ctx)
-        case .conservative: conservative(ordered, &ctx)
+        case .none: strict(ordered, state, &ctx)
+        case .any: greedy(ordered, state, &ctx)
+        case .easy: easy(ordered, state, &ctx)
+        case .conservative: conservative(ordered, state, &ctx)
         }
         return ctx.pass
     }
 
-    private mutating func strict(_ ordered: QueueOrdering, _ ctx: inout PassContext) {
+    private mutating func strict(_ ordered: QueueOrdering, _ state: ClusterState, _ ctx: inout PassContext) {
         var blocker: JobID?
         for i in ordered {
-            if ctx.passOver(i) { continue }
-            let job = ctx.state.queue[i]
-            if let r = ctx.gate(job) { ctx.pend(job, r); continue }
+            if ctx.passOver(i, state) { continue }
+            let job = state.queue[i]
+            if let r = ctx.gate(job, state) { ctx.pend(job, r); continue }
             if let b = blocker {
                 if !ctx.explain { return }
                 ctx.pend(job, .priority(blockedBy: b))
                 continue
             }
-            if let a = placement.choose(job.request, in: ctx.view, nodes: ctx.state.nodes) {
+            if let a = placement.choose(job.request, in: ctx.view, nodes: state.nodes) {
                 ctx.start(job, a, placement: &placement)
             } else {
-                let r = ctx.whyNot(job)
+                let r = ctx.whyNot(job, state)
                 ctx.pend(job, r)
                 if r != .neverEligible { blocker = job.id }
             }
         }
     }
 
-    private mutating func greedy(_ ordered: QueueOrdering, _ ctx: inout PassContext) {
+    private mutating func greedy(_ ordered: QueueOrdering, _ state: ClusterState, _ ctx: inout PassContext) {
         for i in ordered {
             if !ctx.explain {
                 if ctx.view.totalCPUs == 0 { return }
-                if ctx.state.queue[i].request.cpus > ctx.view.totalCPUs { continue }
+                if state.queue[i].request.cpus > ctx.view.totalCPUs { continue }
             }
-            let job = ctx.state.queue[i]
-            if let r = ctx.gate(job) { ctx.pend(job, r); continue }
-            if let a = placement.choose(job.request, in: ctx.view, nodes: ctx.state.nodes) {
+            let job = state.queue[i]
+            if let r = ctx.gate(job, state) { ctx.pend(job, r); continue }
+            if let a = placement.choose(job.request, in: ctx.view, nodes: state.nodes) {
                 ctx.start(job, a, placement: &placement)
             } else {
-                ctx.pend(job, ctx.whyNot(job))
+                ctx.pend(job, ctx.whyNot(job, state))
             }
         }
     }

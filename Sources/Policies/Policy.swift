@@ -106,4 +106,13 @@ public protocol SchedulingPolicy: Sendable {
     /// One scheduling pass. With `explain`, every queued job that is not started gets a
     /// pending reason; without it, policies may stop early once nothing more can start.
     mutating func schedule(_ state: ClusterState, now: Instant, explain: Bool) -> SchedulePass
+    /// Whether, on a cluster where every node accepts work, this policy starts a pooled job
+    /// (`ResourceRequest.isPooled`) exactly when enough processors are free in total, whatever
+    /// nodes they lie on: then a workload of pooled jobs gets the same start times on one node
+    /// holding all processors (`Simulator` uses that when nothing looks at nodes). Default false.
+    var decidesPooledJobsByCount: Bool { get }
+}
+
+extension SchedulingPolicy {
+    public var decidesPooledJobsByCount: Bool { false }
 }

@@ -39,11 +39,14 @@ public struct UsageLedger: Sendable {
 
     /// Adds `delta` processors to the user's running rate from `now` on.
     public mutating func changeRate(of user: UserID, by delta: Int, at now: Instant) {
-        var e = entries[user] ?? Entry(value: 0, at: now, rate: 0)
-        e.value = Self.project(e, to: now, halfLife: halfLife)
+        Self.change(&entries[user, default: Entry(value: 0, at: now, rate: 0)], by: delta, at: now, halfLife: halfLife)
+    }
+
+    /// Updated in place (one hash lookup per change).
+    private static func change(_ e: inout Entry, by delta: Int, at now: Instant, halfLife: Micros?) {
+        if e.at != now { e.value = project(e, to: now, halfLife: halfLife) }  // identity at dt = 0
         e.at = now
         e.rate += delta
-        entries[user] = e
     }
 
     /// Adds a lump of processor-seconds (used when rebuilding from history).

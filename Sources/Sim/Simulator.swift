@@ -42,6 +42,28 @@ public struct SimulationError: Error, CustomStringConvertible, Sendable {
     public var description: String { "simulation stopped at t=\(time) µs: \(step): \(reason)" }
 }
 
+extension Simulator {
+    /// Whether this run uses one pool node in place of the workload's nodes. Exact when every
+    /// job is pooled (no memory, GPU or label, may spread), the policy starts pooled jobs by
+    /// processor count alone (`decidesPooledJobsByCount`), every node accepts work all the time
+    /// (no hours, no node events) and all run at one speed: a pooled job then fits iff the free
+    /// processors suffice, wherever they are, so every start time is the same. Off when a trace is
+    /// written (it names nodes). A start and an end then cost O(1) instead of O(nodes spanned).
+    public func poolsNodes(_ policy: any SchedulingPolicy) -> Bool {
+        guard poolNodes, trace == nil, workload.nodes.count > 1, workload.nodeEvents.isEmpty,
+              policy.decidesPooledJobsByCount else { return false }
+        let speed = workload.nodes[0].speed
+        return workload.nodes.allSatisfy { $0.hours == nil && $0.speed == speed }
+            && workload.jobs.allSatisfy(\.request.isPooled)
+    }
+
+    /// One node with the processors, memory and GPUs of all of `nodes` (which share one speed).
+    static func pool(_ nodes: [NodeSpec]) -> NodeSpec {
+        NodeSpec(name: "pool", capacity: nodes.reduce(.zero) { $0 + $1.capacity }, speed: nodes[0].speed,
+                 idleWatts: nodes.reduce(0) { $0 + $1.idleWatts }, busyWatts: nodes.reduce(0) { $0 + $1.busyWatts })
+    }
+}
+
 /// The discrete-event simulator: virtual integer time, events ordered by (time, kind, sequence),
 /// one scheduling pass after all events of an instant are applied. Arrivals stream from the
 /// workload (already sorted), so the heap holds only job ends and node changes.
@@ -62,6 +84,9 @@ public struct Simulator {
     /// Called every `progressEvery` events with (events, finished jobs).
     public var progress: ((Int, Int) -> Void)?
     public var progressEvery = 1_000_000
+    /// Run a workload of pooled jobs on one node holding all processors when nothing looks at
+    /// nodes (see `poolsNodes(_:)`). Same start times, ends and records; false runs every node.
+    public var poolNodes = true
 
     public init(workload: Workload, policy: any SchedulingPolicy, halfLife: Micros? = 7 * Time.day) {
         self.workload = workload
@@ -78,6 +103,7 @@ public struct Simulator {
         // A run never changes the simulator's policy value: rerunning starts from the same state.
         let policy = self.policy
         var state = ClusterState(halfLife: halfLife, shares: w.shares)
+        let specs = poolsNodes(policy) ? [Self.pool(w.nodes)] : w.nodes
         /// The engine call of one step; a refusal stops the run, naming the step.
         func engine<T>(_ now: Instant, _ step: @autoclosure () -> String,
                        _ call: (inout ClusterState) throws -> T) throws(SimulationError) -> T {
@@ -91,7 +117,7 @@ public struct Simulator {
         // Nodes whose first event is `joined` are absent until then.
         var joinsLater = Set<NodeID>()
         for e in w.nodeEvents where e.kind == .joined { joinsLater.insert(e.node) }
-        for spec in w.nodes {
+        for spec in specs {
             let id = state.nodeJoined(spec, now: t0)
             if joinsLater.contains(id) {
                 _ = try engine(t0, "node \(id) absent until it joins") { try $0.nodeLost(id, now: t0) }
@@ -130,7 +156,7 @@ public struct Simulator {
         var next = 0
         var events = 0, passes = 0, rejected = 0, depFailed = 0, restarts = 0
         var solver: [SolverStats] = []
-        let speeds = w.nodes.map(\.speed)
+        let speeds = specs.map(\.speed)
         let anySlowNodes = speeds.contains { $0 != 1 }
         let tracksTokens = !w.nodeEvents.isEmpty || !w.failedAttempts.isEmpty
         var token: [JobID: Int] = [:]
@@ -152,7 +178,7 @@ public struct Simulator {
                         guard token[e.payload] == e.seq else { continue }
                         token[e.payload] = nil
                     }
-                    if withdrawing.remove(e.payload) != nil {
+                    if !withdrawing.isEmpty, withdrawing.remove(e.payload) != nil {
                         // Its node did not take the offer within the claim window.
                         let r: RunningJob
                         do { r = try dispatcher.withdraw(e.payload, &state, now: now) } catch {
@@ -164,7 +190,7 @@ public struct Simulator {
                         trace?.write(TraceEvent.requeued(job: r.job.id).jsonLine(at: now))
                         continue
                     }
-                    if failingAttempt.remove(e.payload) != nil {
+                    if !failingAttempt.isEmpty, failingAttempt.remove(e.payload) != nil {
                         // A replayed failed attempt: it ends, the job goes back to the queue.
                         let r = try engine(now, "the replayed failed attempt of job \(e.payload) ending") { try $0.interrupt(e.payload, now: now) }
                         statusOf[e.payload] = nil
@@ -175,9 +201,10 @@ public struct Simulator {
                         trace?.write(TraceEvent.requeued(job: r.job.id).jsonLine(at: now))
                         continue
                     }
-                    let status = statusOf.removeValue(forKey: e.payload) ?? .succeeded
+                    // (Empty tables are not hashed into: most runs have no timeouts and one delay.)
+                    let status = statusOf.isEmpty ? .succeeded : statusOf.removeValue(forKey: e.payload) ?? .succeeded
                     let r = try engine(now, "job \(e.payload) ending") { try $0.finish(e.payload, status: status, now: now) }
-                    let delay = delayOf.removeValue(forKey: r.job.id) ?? dispatchDelay
+                    let delay = delayOf.isEmpty ? dispatchDelay : delayOf.removeValue(forKey: r.job.id) ?? dispatchDelay
                     records.append(JobRecord(id: r.job.id, user: r.job.user, cpus: r.allocation.total.cpus,
                                              submit: r.job.submit, start: min(r.start + delay, now), end: now,
                                              estimate: r.job.estimate, status: status))
@@ -248,7 +275,7 @@ public struct Simulator {
                 trace?.write(TraceEvent.finished(job: d, attempt: 0, status: .failed, exitCode: nil).jsonLine(at: now))
             }
             for r in applied.started {
-                let attempt = (attempts[r.job.id] ?? 0) + 1
+                let attempt = (attempts.isEmpty ? 0 : attempts[r.job.id] ?? 0) + 1
                 if attempt > 1 || restarts > 0 { attempts[r.job.id] = attempt }
                 var delay = dispatchDelay
                 if !delays.isEmpty, var left = delays[r.job.id], !left.isEmpty {
@@ -274,7 +301,7 @@ public struct Simulator {
                     duration = r.job.estimate
                     status = .timeout
                 }
-                if var left = failuresLeft[r.job.id], !left.isEmpty {
+                if !failuresLeft.isEmpty, var left = failuresLeft[r.job.id], !left.isEmpty {
                     // Replay a failed attempt first: its observed duration from the decision.
                     duration = left.removeFirst() - delay
                     failuresLeft[r.job.id] = left
