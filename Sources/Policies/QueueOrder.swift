@@ -46,78 +46,134 @@ public enum QueueOrder: String, Sendable, CaseIterable, Codable {
             let seqs = q.map(\.seq)
             return q.indices.sorted { (keys[$0], seqs[$0]) < (keys[$1], seqs[$1]) }
         case .fairshare:
-            return Self.fairShareOrder(state, factor: Self.fairShareFactors(state, now: now))
+            return Self.fairShareOrder(state, now: now)
         }
     }
 
     /// Queue indices by (−factor of the job's user, seq) without sorting the queue: a user's
-    /// jobs share one factor and the queue is in seq order, so the order is the users' queued
-    /// jobs bucket by bucket, users by descending factor; only users with exactly equal factors
-    /// are merged by seq. O(q + u log u) instead of O(q log q).
+    /// jobs share one factor and the queue is in seq order, so the order is a stable counting
+    /// sort of the queue by the rank of its user's factor (users with exactly equal factors share
+    /// a rank, so their jobs stay merged by seq). O(q + u log u), one array, no hashing per job
+    /// when user ids are small (always in the simulator, where they index the workload's users).
     static func fairShareOrder(_ state: ClusterState, factor: [UserID: Double]) -> [Int] {
-        let q = state.queue
-        // Users in policy order; a dense bucket number per user.
-        let users = state.queuedPerUser.keys.sorted { a, b in
-            let fa = factor[a] ?? 1, fb = factor[b] ?? 1
+        let users = Array(state.queuedPerUser.keys)
+        if let (minUser, maxUser) = smallRange(users), minUser >= 0 {
+            var dense = [Double](repeating: 1, count: maxUser + 1)
+            for u in users { dense[u] = factor[u] ?? 1 }
+            return fairShareOrder(state, users: users, dense: dense)
+        }
+        let rank = ranks(users) { factor[$0] ?? 1 }
+        var rankOf: [UserID: Int] = [:]
+        for (u, r) in zip(rank.users, rank.ranks) { rankOf[u] = r }
+        return countingSort(state, groups: rank.groups) { rankOf[$0]! }
+    }
+
+    /// The fair-share order at `now` (what `arrange` uses): `fairShareOrder(_:factor:)` with the
+    /// factors of `fairShareFactors`, computed into an array indexed by user when ids are small.
+    static func fairShareOrder(_ state: ClusterState, now: Instant) -> [Int] {
+        let t = fairShareTable(state, now: now)
+        let queued = Array(state.queuedPerUser.keys)
+        guard let (lo, hi) = smallRange(t.users), lo >= 0 else {
+            var factor: [UserID: Double] = [:]
+            for (u, f) in zip(t.users, t.factors) { factor[u] = f }
+            return fairShareOrder(state, factor: factor)
+        }
+        var dense = [Double](repeating: 1, count: hi + 1)
+        for (u, f) in zip(t.users, t.factors) { dense[u] = f }
+        return fairShareOrder(state, users: queued, dense: dense)
+    }
+
+    /// Users (queued ones) ranked by descending factor, then id; equal factors share a rank.
+    private static func ranks(_ users: [UserID], _ factor: (UserID) -> Double) -> (users: [UserID], ranks: [Int], groups: Int) {
+        let sorted = users.sorted { a, b in
+            let fa = factor(a), fb = factor(b)
             return fa != fb ? fa > fb : a < b
         }
-        var buckets = [[Int]](repeating: [], count: users.count)
-        for k in users.indices { buckets[k].reserveCapacity(state.queuedPerUser[users[k]] ?? 0) }
-        // Bucket per user without hashing per job when user ids are small (always in the
-        // simulator, where they index the workload's user table).
-        let maxUser = users.max() ?? 0, minUser = users.min() ?? 0
-        if minUser >= 0 && maxUser < 1 << 16 {
-            var bucketOf = [Int](repeating: -1, count: maxUser + 1)
-            for (k, u) in users.enumerated() { bucketOf[u] = k }
-            for i in q.indices { buckets[bucketOf[q[i].user]].append(i) }
-        } else {
-            var bucketOf: [UserID: Int] = [:]
-            for (k, u) in users.enumerated() { bucketOf[u] = k }
-            for i in q.indices { buckets[bucketOf[q[i].user]!].append(i) }
+        var ranks: [Int] = []
+        ranks.reserveCapacity(sorted.count)
+        var r = -1
+        var last = Double.nan
+        for u in sorted {
+            let f = factor(u)
+            if r < 0 || f != last { r += 1; last = f }
+            ranks.append(r)
         }
-        var out: [Int] = []
-        out.reserveCapacity(q.count)
-        var k = 0
-        while k < users.count {
-            var e = k + 1
-            let f = factor[users[k]] ?? 1
-            while e < users.count && (factor[users[e]] ?? 1) == f { e += 1 }
-            if e == k + 1 {
-                out.append(contentsOf: buckets[k])
-            } else {
-                // Equal factors: interleave those users' jobs by seq, as the sort key does.
-                var tied: [Int] = []
-                for b in k..<e { tied.append(contentsOf: buckets[b]) }
-                tied.sort { q[$0].seq < q[$1].seq }
-                out.append(contentsOf: tied)
+        return (sorted, ranks, r + 1)
+    }
+
+    private static func fairShareOrder(_ state: ClusterState, users: [UserID], dense: [Double]) -> [Int] {
+        let rank = ranks(users) { dense[$0] }
+        var rankOf = [Int](repeating: 0, count: dense.count)
+        for (u, r) in zip(rank.users, rank.ranks) { rankOf[u] = r }
+        return countingSort(state, groups: rank.groups) { rankOf[$0] }
+    }
+
+    /// Queue indices stably sorted by `group(user)` in 0..<groups. O(q + groups).
+    @inline(__always)
+    private static func countingSort(_ state: ClusterState, groups: Int, _ group: (UserID) -> Int) -> [Int] {
+        let q = state.queue
+        var start = [Int](repeating: 0, count: groups + 1)
+        for j in q { start[group(j.user) + 1] += 1 }
+        for g in 0..<groups { start[g + 1] += start[g] }
+        return [Int](unsafeUninitializedCapacity: q.count) { buf, n in
+            for (i, j) in q.enumerated() {
+                let g = group(j.user)
+                buf[start[g]] = i
+                start[g] += 1
             }
-            k = e
+            n = q.count
         }
-        return out
+    }
+
+    /// (min, max) of `ids` when they span fewer than 65,536 values (dense tables are cheap).
+    private static func smallRange(_ ids: [UserID]) -> (Int, Int)? {
+        guard let lo = ids.min(), let hi = ids.max() else { return (0, 0) }
+        return hi - lo < 1 << 16 && hi < 1 << 20 ? (lo, hi) : nil
     }
 
     /// Slurm-style fair-share factor per user with a queued or running job or known usage:
     /// `2^(−(u/Σu)/(s/Σs))`, in (0, 1], higher means more deserving.
     public static func fairShareFactors(_ state: ClusterState, now: Instant) -> [UserID: Double] {
-        var users = Set<UserID>(state.queuedPerUser.keys)
-        for u in state.usage.entries.keys { users.insert(u) }
-        let ordered = users.sorted()
-        var usage: [Double] = []
-        usage.reserveCapacity(ordered.count)
-        var totalUsage = 0.0, totalShares = 0.0
-        for u in ordered {
-            let x = state.usage.usage(of: u, at: now)
-            usage.append(x)
-            totalUsage += x
-            totalShares += state.shares[u] ?? 1
-        }
+        let t = fairShareTable(state, now: now)
         var out: [UserID: Double] = [:]
-        for (k, u) in ordered.enumerated() {
-            let share = (state.shares[u] ?? 1) / max(totalShares, 1e-12)
-            let used = totalUsage > 0 ? usage[k] / totalUsage : 0
-            out[u] = exp2(-used / max(share, 1e-12))
-        }
+        for (u, f) in zip(t.users, t.factors) { out[u] = f }
         return out
+    }
+
+    /// The users of `fairShareFactors` in ascending id order with their factors. Totals are
+    /// summed in that order, so every caller gets the same bits. O(u); no hashing per user
+    /// when ids are small.
+    static func fairShareTable(_ state: ClusterState, now: Instant) -> (users: [UserID], factors: [Double]) {
+        var ordered: [UserID] = []
+        var usage: [Double] = []
+        let ledger = state.usage
+        let keys = Array(state.queuedPerUser.keys) + Array(ledger.entries.keys)
+        if let (lo, hi) = smallRange(keys), lo >= 0 {
+            var seen = [Bool](repeating: false, count: hi + 1)
+            var value = [Double](repeating: 0, count: hi + 1)
+            for u in keys { seen[u] = true }
+            for (u, e) in ledger.entries { value[u] = UsageLedger.project(e, to: now, halfLife: ledger.halfLife) }
+            for u in 0...hi where seen[u] {
+                ordered.append(u)
+                usage.append(value[u])
+            }
+        } else {
+            ordered = Set(keys).sorted()
+            usage = ordered.map { ledger.usage(of: $0, at: now) }
+        }
+        var totalUsage = 0.0, totalShares = 0.0
+        for (k, u) in ordered.enumerated() {
+            totalUsage += usage[k]
+            totalShares += state.shares.isEmpty ? 1 : state.shares[u] ?? 1
+        }
+        var factors: [Double] = []
+        factors.reserveCapacity(ordered.count)
+        for (k, u) in ordered.enumerated() {
+            let share = (state.shares.isEmpty ? 1 : state.shares[u] ?? 1) / max(totalShares, 1e-12)
+            let used = totalUsage > 0 ? usage[k] / totalUsage : 0
+            factors.append(exp2(-used / max(share, 1e-12)))
+        }
+        return (ordered, factors)
     }
 }
 

@@ -50,4 +50,40 @@ struct PassIndexTests {
             #expect(QueueOrder.fairShareOrder(s, factor: factor) == want)
         }
     }
+
+    @Test("fair-share factors and order are the same bits with small, huge and negative user ids")
+    func fairShareDenseAndSparse() throws {
+        var rng = SplitMix64(seed: 21)
+        for trial in 0..<30 {
+            let users = 2 + trial % 9
+            // Small ids take the dense tables; the same users spread over huge and negative ids
+            // (same order) take the hashed path. Both must agree with each other and with the
+            // sort that defines the order.
+            let maps: [(Int) -> UserID] = [{ $0 }, { $0 * (1 << 40) - (1 << 41) + 7 }]
+            var results: [([Double], [Int])] = []
+            let jobs = (0..<120).map { j in (user: Int(rng.next() % UInt64(users)), cpus: 1 + Int(rng.next() % 3)) }
+            let starts = Int(rng.next() % 40)
+            for map in maps {
+                var s = ClusterState(halfLife: trial % 2 == 0 ? nil : 3_600_000_000,
+                                     shares: trial % 3 == 0 ? [map(0): 2, map(1): 0.5] : [:])
+                s.nodeJoined(NodeSpec(name: "n", capacity: Resources(cpus: 200)), now: 0)
+                for (j, x) in jobs.enumerated() {
+                    s.submit(Job(id: j, user: map(x.user), submit: 0, request: ResourceRequest(cpus: x.cpus, spread: true),
+                                 estimate: 10), now: 0)
+                }
+                for j in 0..<starts {
+                    try s.start(j, on: Allocation([Slice(node: 0, resources: Resources(cpus: jobs[j].cpus))]), now: Int64(j) * 1_000_000)
+                }
+                let now: Instant = 90_000_000
+                let factor = QueueOrder.fairShareFactors(s, now: now)
+                let q = s.queue
+                let want = q.indices.sorted { (-(factor[q[$0].user] ?? 1), q[$0].seq) < (-(factor[q[$1].user] ?? 1), q[$1].seq) }
+                #expect(QueueOrder.fairShareOrder(s, now: now) == want)
+                #expect(QueueOrder.fairshare.arrange(s, now: now).map { $0 } == want)
+                results.append(((0..<users).map { factor[map($0)] ?? -1 }, want))
+            }
+            #expect(results[0].0 == results[1].0)
+            #expect(results[0].1 == results[1].1)
+        }
+    }
 }
