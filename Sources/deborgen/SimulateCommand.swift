@@ -61,6 +61,10 @@ struct SimulateCommand: ParsableCommand {
     @Flag(help: "Also trace reservations and pending reasons of every pass (large).")
     var traceDecisions = false
 
+    @Flag(help: ArgumentHelp("Simulate every node even when all jobs are pooled.",
+                             discussion: "Without a trace, a workload whose jobs need only processors (SWF traces, generated workloads) runs on one node holding all processors: the same start times, O(1) per start instead of O(nodes spanned). This flag keeps the nodes (slower, same results)."))
+    var perNode = false
+
     @OptionGroup(title: "ILP batch policy (--policy ilp, docs/ilp.md)")
     var ilp: ILPArguments
 
@@ -98,6 +102,7 @@ struct SimulateCommand: ParsableCommand {
         var results: [SimulationResult] = []
         for p in policies {
             var sim = Simulator(workload: w, policy: p, halfLife: hl)
+            sim.poolNodes = !perNode
             var file: TraceFile?
             if let trace {
                 file = try TraceFile(path: trace)
