@@ -81,8 +81,17 @@ struct TestClient: Sendable {
     }
 }
 
+/// One folder per test process for every `tempDir`, removed when the process exits: the tests'
+/// data folders (SQLite files, job folders) no longer pile up in /tmp run after run.
+let testRoot: String = {
+    let root = NSTemporaryDirectory() + "deborgen-tests-\(getpid())-\(UUID().uuidString.prefix(8))"
+    try? FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    atexit { try? FileManager.default.removeItem(atPath: testRoot) }
+    return root
+}()
+
 func tempDir(_ tag: String) -> String {
-    let d = NSTemporaryDirectory() + "deborgen-\(tag)-\(UUID().uuidString.prefix(8))"
+    let d = testRoot + "/\(tag)-\(UUID().uuidString.prefix(8))"
     try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
     return d
 }
