@@ -24,20 +24,19 @@ ORDERS=(fcfs sjf fairshare f1 priority)
 BACKFILLS=(none easy conservative any)
 PLACEMENTS=(first-fit best-fit least-loaded round-robin)
 fail=0; runs=0
-run_one() { # binary outdir tag workload policy [extra args]
+run_one() { # binary outdir tag workload policy [extra args]; a tag ending in .plain: no trace
     local bin=$1 out=$2 tag=$3 wl=$4 pol=$5; shift 5
-    "$bin" simulate -w "$wl" -p "$pol" --jobs-csv "$out/$tag.jobs.csv" --summary-csv "$out/$tag.sum.csv" \
-        --trace "$out/$tag.trace.jsonl" "$@" >/dev/null 2>"$out/$tag.err"
-    echo "exit $?" >>"$out/$tag.err"
-    # Drop the wall-time columns (the last two) from the summary.
-    sed -E 's/,[^,]*,[^,]*$//' "$out/$tag.sum.csv" >"$out/$tag.sum.stripped.csv" && rm "$out/$tag.sum.csv"
-}
-run_plain() { # binary outdir tag workload policy [extra args]: no trace
-    local bin=$1 out=$2 tag=$3 wl=$4 pol=$5; shift 5
-    local args=()
-    for x in "$@"; do [ "$x" != --trace-decisions ] && args+=("$x"); done
+    local args=("$@")
+    if [[ $tag == *.plain ]]; then
+        args=()
+        for x in "$@"; do [ "$x" != --trace-decisions ] && args+=("$x"); done
+    else
+        args+=(--trace "$out/$tag.trace.jsonl")
+    fi
     "$bin" simulate -w "$wl" -p "$pol" --jobs-csv "$out/$tag.jobs.csv" --summary-csv "$out/$tag.sum.csv" \
         "${args[@]}" >/dev/null 2>"$out/$tag.err"
+    echo "exit $?" >>"$out/$tag.err"
+    # Drop the wall-time columns (the last two) from the summary.
     sed -E 's/,[^,]*,[^,]*$//' "$out/$tag.sum.csv" >"$out/$tag.sum.stripped.csv" && rm "$out/$tag.sum.csv"
 }
 plain=0
@@ -71,7 +70,7 @@ for wl in "${WORKLOADS[@]}"; do
                 # Without a trace, a workload of pooled jobs (the SWF files) runs on one pool
                 # node (issue 12): its per-job and summary CSV must match the traced run's.
                 if [ "${wl##*.}" = swf ]; then
-                    run_plain "$B" "$W/b" "$tag.plain" "$wl" "$pol" "${extra[@]}"
+                    run_one "$B" "$W/b" "$tag.plain" "$wl" "$pol" "${extra[@]}"
                     plain=$((plain + 1))
                     for f in jobs.csv sum.stripped.csv; do
                         cmp -s "$W/a/$tag.$f" "$W/b/$tag.plain.$f" || { echo "DIFFERENT: $tag (no trace) $f"; fail=1; }
@@ -94,7 +93,7 @@ for pol in fcfs+easy fairshare+conservative sjf+any:best-fit; do
         for f in jobs.csv sum.stripped.csv trace.jsonl err; do
             cmp -s "$W/a/$tag.$f" "$W/b/$tag.$f" || { echo "DIFFERENT: $tag $f"; fail=1; }
         done
-        run_plain "$B" "$W/b" "$tag.plain" "$wl" "$pol" --user-cap 3 --reservation-depth 20 --kill-at-estimate
+        run_one "$B" "$W/b" "$tag.plain" "$wl" "$pol" --user-cap 3 --reservation-depth 20 --kill-at-estimate
         plain=$((plain + 1))
         for f in jobs.csv sum.stripped.csv; do
             cmp -s "$W/a/$tag.$f" "$W/b/$tag.plain.$f" || { echo "DIFFERENT: $tag (no trace) $f"; fail=1; }

@@ -56,56 +56,45 @@ public enum QueueOrder: String, Sendable, CaseIterable, Codable {
     /// a rank, so their jobs stay merged by seq). O(q + u log u), one array, no hashing per job
     /// when user ids are small (always in the simulator, where they index the workload's users).
     static func fairShareOrder(_ state: ClusterState, factor: [UserID: Double]) -> [Int] {
-        let users = Array(state.queuedPerUser.keys)
-        if let (minUser, maxUser) = smallRange(users), minUser >= 0 {
-            var dense = [Double](repeating: 1, count: maxUser + 1)
-            for u in users { dense[u] = factor[u] ?? 1 }
-            return fairShareOrder(state, users: users, dense: dense)
-        }
-        let rank = ranks(users) { factor[$0] ?? 1 }
-        var rankOf: [UserID: Int] = [:]
-        for (u, r) in zip(rank.users, rank.ranks) { rankOf[u] = r }
-        return countingSort(state, groups: rank.groups) { rankOf[$0]! }
+        fairShareOrder(state) { factor[$0] ?? 1 }
     }
 
-    /// The fair-share order at `now` (what `arrange` uses): `fairShareOrder(_:factor:)` with the
-    /// factors of `fairShareFactors`, computed into an array indexed by user when ids are small.
+    /// The fair-share order at `now` (what `arrange` uses): the factors of `fairShareFactors`,
+    /// read from an array indexed by user when ids are small.
     static func fairShareOrder(_ state: ClusterState, now: Instant) -> [Int] {
         let t = fairShareTable(state, now: now)
-        let queued = Array(state.queuedPerUser.keys)
-        guard let (lo, hi) = smallRange(t.users), lo >= 0 else {
-            var factor: [UserID: Double] = [:]
-            for (u, f) in zip(t.users, t.factors) { factor[u] = f }
-            return fairShareOrder(state, factor: factor)
-        }
+        guard let (lo, hi) = smallRange(t.users), lo >= 0 else { return fairShareOrder(state, factor: t.byUser) }
         var dense = [Double](repeating: 1, count: hi + 1)
         for (u, f) in zip(t.users, t.factors) { dense[u] = f }
-        return fairShareOrder(state, users: queued, dense: dense)
+        return fairShareOrder(state) { dense[$0] }
     }
 
-    /// Users (queued ones) ranked by descending factor, then id; equal factors share a rank.
-    private static func ranks(_ users: [UserID], _ factor: (UserID) -> Double) -> (users: [UserID], ranks: [Int], groups: Int) {
-        let sorted = users.sorted { a, b in
+    /// Queued users ranked by descending factor, then id (equal factors share a rank), and the
+    /// queue counting-sorted by its users' ranks; the rank per job is read from an array when
+    /// user ids are small, so no job is hashed.
+    private static func fairShareOrder(_ state: ClusterState, _ factor: (UserID) -> Double) -> [Int] {
+        let users = state.queuedPerUser.keys.sorted { a, b in
             let fa = factor(a), fb = factor(b)
             return fa != fb ? fa > fb : a < b
         }
         var ranks: [Int] = []
-        ranks.reserveCapacity(sorted.count)
+        ranks.reserveCapacity(users.count)
         var r = -1
         var last = Double.nan
-        for u in sorted {
+        for u in users {
             let f = factor(u)
             if r < 0 || f != last { r += 1; last = f }
             ranks.append(r)
         }
-        return (sorted, ranks, r + 1)
-    }
-
-    private static func fairShareOrder(_ state: ClusterState, users: [UserID], dense: [Double]) -> [Int] {
-        let rank = ranks(users) { dense[$0] }
-        var rankOf = [Int](repeating: 0, count: dense.count)
-        for (u, r) in zip(rank.users, rank.ranks) { rankOf[u] = r }
-        return countingSort(state, groups: rank.groups) { rankOf[$0] }
+        let groups = r + 1
+        if let (lo, hi) = smallRange(users), lo >= 0 {
+            var rankOf = [Int](repeating: 0, count: hi + 1)
+            for (u, r) in zip(users, ranks) { rankOf[u] = r }
+            return countingSort(state, groups: groups) { rankOf[$0] }
+        }
+        var rankOf: [UserID: Int] = [:]
+        for (u, r) in zip(users, ranks) { rankOf[u] = r }
+        return countingSort(state, groups: groups) { rankOf[$0]! }
     }
 
     /// Queue indices stably sorted by `group(user)` in 0..<groups. O(q + groups).
@@ -134,16 +123,13 @@ public enum QueueOrder: String, Sendable, CaseIterable, Codable {
     /// Slurm-style fair-share factor per user with a queued or running job or known usage:
     /// `2^(−(u/Σu)/(s/Σs))`, in (0, 1], higher means more deserving.
     public static func fairShareFactors(_ state: ClusterState, now: Instant) -> [UserID: Double] {
-        let t = fairShareTable(state, now: now)
-        var out: [UserID: Double] = [:]
-        for (u, f) in zip(t.users, t.factors) { out[u] = f }
-        return out
+        fairShareTable(state, now: now).byUser
     }
 
     /// The users of `fairShareFactors` in ascending id order with their factors. Totals are
     /// summed in that order, so every caller gets the same bits. O(u); no hashing per user
     /// when ids are small.
-    static func fairShareTable(_ state: ClusterState, now: Instant) -> (users: [UserID], factors: [Double]) {
+    static func fairShareTable(_ state: ClusterState, now: Instant) -> FairShareTable {
         var ordered: [UserID] = []
         var usage: [Double] = []
         let ledger = state.usage
@@ -173,7 +159,19 @@ public enum QueueOrder: String, Sendable, CaseIterable, Codable {
             let used = totalUsage > 0 ? usage[k] / totalUsage : 0
             factors.append(exp2(-used / max(share, 1e-12)))
         }
-        return (ordered, factors)
+        return FairShareTable(users: ordered, factors: factors)
+    }
+}
+
+/// Users in ascending id order with their fair-share factors (`QueueOrder.fairShareTable`).
+struct FairShareTable {
+    var users: [UserID]
+    var factors: [Double]
+
+    var byUser: [UserID: Double] {
+        var out: [UserID: Double] = [:]
+        for (u, f) in zip(users, factors) { out[u] = f }
+        return out
     }
 }
 

@@ -49,7 +49,7 @@ extension Simulator {
     /// (no hours, no node events) and all run at one speed: a pooled job then fits iff the free
     /// processors suffice, wherever they are, so every start time is the same. Off when a trace is
     /// written (it names nodes). A start and an end then cost O(1) instead of O(nodes spanned).
-    public func poolsNodes(_ policy: any SchedulingPolicy) -> Bool {
+    public var runsOnPoolNode: Bool {
         guard poolNodes, trace == nil, workload.nodes.count > 1, workload.nodeEvents.isEmpty,
               policy.decidesPooledJobsByCount else { return false }
         let speed = workload.nodes[0].speed
@@ -85,7 +85,7 @@ public struct Simulator {
     public var progress: ((Int, Int) -> Void)?
     public var progressEvery = 1_000_000
     /// Run a workload of pooled jobs on one node holding all processors when nothing looks at
-    /// nodes (see `poolsNodes(_:)`). Same start times, ends and records; false runs every node.
+    /// nodes (see `runsOnPoolNode`). Same start times, ends and records; false runs every node.
     public var poolNodes = true
 
     public init(workload: Workload, policy: any SchedulingPolicy, halfLife: Micros? = 7 * Time.day) {
@@ -103,7 +103,7 @@ public struct Simulator {
         // A run never changes the simulator's policy value: rerunning starts from the same state.
         let policy = self.policy
         var state = ClusterState(halfLife: halfLife, shares: w.shares)
-        let specs = poolsNodes(policy) ? [Self.pool(w.nodes)] : w.nodes
+        let specs = runsOnPoolNode ? [Self.pool(w.nodes)] : w.nodes
         /// The engine call of one step; a refusal stops the run, naming the step.
         func engine<T>(_ now: Instant, _ step: @autoclosure () -> String,
                        _ call: (inout ClusterState) throws -> T) throws(SimulationError) -> T {

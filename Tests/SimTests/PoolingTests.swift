@@ -15,10 +15,10 @@ struct PoolingTests {
 
     func both(_ w: Workload, _ policy: String, halfLife: Micros? = 7 * Time.day) throws -> (pooled: SimulationResult, perNode: SimulationResult) {
         var a = Simulator(workload: w, policy: try PolicyCatalog.make(policy), halfLife: halfLife)
-        #expect(a.poolsNodes(a.policy), "the pooled run must really pool")
+        #expect(a.runsOnPoolNode, "the pooled run must really pool")
         var b = a
         b.poolNodes = false
-        #expect(!b.poolsNodes(b.policy))
+        #expect(!b.runsOnPoolNode)
         return (try a.run(), try b.run())
     }
 
@@ -57,32 +57,32 @@ struct PoolingTests {
     func notPooled() throws {
         let w = Workload.poisson(jobs: 50, nodes: 8, cpusPerNode: 2, seed: 4)
         var sim = Simulator(workload: w, policy: try PolicyCatalog.make("fcfs+easy"))
-        #expect(sim.poolsNodes(sim.policy))
+        #expect(sim.runsOnPoolNode)
         // A trace names the nodes of every start.
         sim.trace = TraceBuffer()
-        #expect(!sim.poolsNodes(sim.policy))
+        #expect(!sim.runsOnPoolNode)
         sim.trace = nil
         // A job that needs memory, a node that runs slower, node events, hours, or a policy
         // that does not decide by counts (the ILP places jobs on nodes).
         var mem = w
         mem.jobs[10].request = ResourceRequest(cpus: 1, memoryMB: 100, spread: true)
-        #expect(!Simulator(workload: mem, policy: sim.policy).poolsNodes(sim.policy))
+        #expect(!Simulator(workload: mem, policy: sim.policy).runsOnPoolNode)
         var slow = w
         slow.nodes[3].speed = 0.5
-        #expect(!Simulator(workload: slow, policy: sim.policy).poolsNodes(sim.policy))
+        #expect(!Simulator(workload: slow, policy: sim.policy).runsOnPoolNode)
         var events = w
         events.nodeEvents = [NodeEvent(time: 5 * Time.second, node: 2, kind: .lost)]
-        #expect(!Simulator(workload: events, policy: sim.policy).poolsNodes(sim.policy))
+        #expect(!Simulator(workload: events, policy: sim.policy).runsOnPoolNode)
         var hours = w
         hours.nodes[0].hours = DailyHours(startSecond: 0, endSecond: 3600)
-        #expect(!Simulator(workload: hours, policy: sim.policy).poolsNodes(sim.policy))
+        #expect(!Simulator(workload: hours, policy: sim.policy).runsOnPoolNode)
         let ilp = try PolicyCatalog.make("ilp")
-        #expect(!Simulator(workload: w, policy: ilp).poolsNodes(ilp))
+        #expect(!Simulator(workload: w, policy: ilp).runsOnPoolNode)
         // All nodes at one other speed pool, and durations scale the same way.
         var fast = w
         for i in fast.nodes.indices { fast.nodes[i].speed = 2 }
         var f = Simulator(workload: fast, policy: sim.policy)
-        #expect(f.poolsNodes(f.policy))
+        #expect(f.runsOnPoolNode)
         var g = f
         g.poolNodes = false
         #expect(try f.run().records == g.run().records)
