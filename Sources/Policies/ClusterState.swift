@@ -58,6 +58,12 @@ public struct ClusterState: Sendable {
     /// Bumped by every mutation that can change a decision (`Dispatcher` runs a pass only when
     /// it moved). Not bumped by `recordOutcome` alone or by reading.
     public private(set) var version = 0
+    /// Bumped by every node change (joined, returned, draining, lost): a policy that keeps a
+    /// plan between passes knows the capacity it planned against still holds while this stays.
+    public private(set) var nodeVersion = 0
+    /// Bumped whenever a job leaves the queue or is put anywhere but at its end: while it
+    /// stays, every queued job keeps its position (a policy may keep positions between passes).
+    public private(set) var queueShape = 0
     /// Running jobs by (estimated end, seq), maintained on every start and end (backfilling).
     private(set) var releaseOrder = ReleaseOrder()
     /// Nodes with `freeByNode[i].cpus > 0`, whatever their status (views start from it).
@@ -74,6 +80,7 @@ public struct ClusterState: Sendable {
     @discardableResult
     public mutating func nodeJoined(_ spec: NodeSpec, now: Instant) -> NodeID {
         version &+= 1
+        nodeVersion &+= 1
         nodes.append(NodeState(spec: spec, status: .up, free: spec.capacity, runningJobs: 0))
         freeByNode.append(spec.capacity)
         nodesWithFreeCPUs.append(spec.capacity.cpus > 0)
@@ -89,6 +96,7 @@ public struct ClusterState: Sendable {
     public mutating func nodeReturned(_ id: NodeID, now: Instant) throws(EngineError) {
         guard nodes.indices.contains(id) else { throw .unknownNode(id) }
         version &+= 1
+        nodeVersion &+= 1
         if nodes[id].status == .down { liveCapacityCPUs += nodes[id].spec.capacity.cpus }
         setStatus(id, .up)
     }
@@ -119,6 +127,7 @@ public struct ClusterState: Sendable {
     public mutating func setDraining(_ id: NodeID, _ draining: Bool) throws(EngineError) {
         guard nodes.indices.contains(id) else { throw .unknownNode(id) }
         version &+= 1
+        nodeVersion &+= 1
         guard nodes[id].status != .down else { return }
         setStatus(id, draining ? .draining : .up)
     }
@@ -128,6 +137,7 @@ public struct ClusterState: Sendable {
     public mutating func nodeLost(_ id: NodeID, now: Instant) throws(EngineError) -> [RunningJob] {
         guard nodes.indices.contains(id) else { throw .unknownNode(id) }
         version &+= 1
+        nodeVersion &+= 1
         if nodes[id].status != .down { liveCapacityCPUs -= nodes[id].spec.capacity.cpus }
         setStatus(id, .down)
         let victims = running.values.filter { r in r.allocation.slices.contains { $0.node == id } }
@@ -150,6 +160,7 @@ public struct ClusterState: Sendable {
         if let last = queue.last, last.seq > job.seq {
             let i = queue.firstIndex { $0.seq > job.seq } ?? queue.endIndex
             queue.insert(job, at: i)
+            queueShape &+= 1
         } else {
             queue.append(job)
         }
@@ -287,6 +298,7 @@ public struct ClusterState: Sendable {
 
     /// Bookkeeping for a job leaving the queue.
     private mutating func left(_ job: Job) {
+        queueShape &+= 1
         if !job.dependencies.isEmpty { queuedWithDependencies -= 1 }
         Self.decrement(&queuedPerUser, job.user)
     }

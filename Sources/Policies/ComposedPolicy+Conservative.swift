@@ -1,42 +1,101 @@
 import DequeModule
 
+/// A conservative reservation kept between passes.
+struct Reservation: Sendable {
+    var job: JobID
+    var seq: Int
+    var at: Instant
+    var estimate: Micros
+    var cpus: Int
+    /// Nodes, in per-node plans; nil when planned by processor count.
+    var allocation: Allocation?
+    /// The job's queue position after the pass that planned it (it stays while the state's
+    /// `queueShape` is what that pass left).
+    var position: Int
+
+    static func before(_ a: Reservation, _ b: Reservation) -> Bool { (a.at, a.seq) < (b.at, b.seq) }
+}
+
+/// A running job as a kept profile counted it: enough to tell which jobs left since.
+struct RunningKey: Sendable {
+    var end: Instant
+    var seq: Int
+    var job: JobID
+    /// Processors on accepting nodes (what the profile gives back at `end`).
+    var cpus: Int
+
+    @inline(__always) func precedes(_ end: Instant, _ seq: Int, _ job: JobID) -> Bool {
+        (self.end, self.seq, self.job) < (end, seq, job)
+    }
+}
+
+/// The processor-count profile as the last conservative pass left it (every running job's
+/// release and every reservation booked), with what it was built from, so that the next pass
+/// can update it for what changed instead of rebuilding it.
+struct KeptProfile: Sendable {
+    var profile: Profile<CPUCount>
+    /// The instant of that pass.
+    var now: Instant
+    /// Running jobs after that pass (its starts included), in (end, seq, job) order.
+    var running: [RunningKey]
+    var nodeVersion: Int
+    /// The state's `queueShape` once that pass's starts left the queue.
+    var queueShape: Int
+}
+
 extension ComposedPolicy {
     /// Conservative backfilling with compression. Jobs that already hold a reservation are
     /// re-planned first, in order of their reservation, each at the earliest time it fits (never
     /// later than before, since its old slot is still free when its turn comes); then new jobs in
     /// queue order get reservations, up to `reservationDepth` jobs holding one. Jobs whose slot is
-    /// now start now. O(q × segments × window) per pass.
+    /// now start now.
+    ///
+    /// While every job is pooled the profile is kept between passes (`resume`): a pass after
+    /// arrivals only books the new jobs, and a pass after jobs ended re-plans only reservations
+    /// that may move into the capacity they gave back. Otherwise O(q × segments × window).
     mutating func conservative(_ ordered: QueueOrdering, _ state: ClusterState, _ ctx: inout PassContext) {
         let q = state.queue
         // Per-node planning once any job needs it (sticky, so reservations keep their nodes).
         if !nodeProfile && !ordered.allSatisfy({ q[$0].request.isPooled }) { nodeProfile = true }
-        if !nodeProfile {
-            var profile = Profile(now: ctx.now, base: CPUCount(cpus: ctx.view.totalCPUs),
-                                  releases: ctx.releases(state), accepting: ctx.view.accepting)
-            conservative(ordered, state, &ctx, &profile)
-        } else {
+        if nodeProfile {
+            kept = nil
             var profile = NodeProfile(now: ctx.now, base: ctx.view, releases: ctx.releases(state))
-            conservative(ordered, state, &ctx, &profile)
+            _ = rebuild(ordered, state, &ctx, &profile)
+            return
+        }
+        if !rebuildsPlanEveryPass && resume(ordered, state, &ctx) { return }
+        kept = nil
+        var profile = Profile(now: ctx.now, base: CPUCount(cpus: ctx.view.totalCPUs),
+                              releases: ctx.releases(state), accepting: ctx.view.accepting)
+        let moved = rebuild(ordered, state, &ctx, &profile)
+        if keepsProfile(state) {
+            kept = KeptProfile(profile: profile, now: ctx.now, running: Self.runningKeys(state, ctx),
+                               nodeVersion: state.nodeVersion, queueShape: state.queueShape &+ ctx.pass.starts.count)
         }
     }
 
-    private mutating func conservative<P: ReservationProfile>(_ ordered: QueueOrdering, _ state: ClusterState, _ ctx: inout PassContext,
-                                                              _ profile: inout P) {
+    /// Whether a kept profile can follow this state: its capacity then changes only through
+    /// job ends, starts and node events (no hours windows), and no gate holds a job back.
+    private func keepsProfile(_ state: ClusterState) -> Bool {
+        options.userCap == nil && state.queuedWithDependencies == 0 && state.nodesWithHours.isEmpty
+    }
+
+    /// The pass in full: a profile of the running jobs, every reservation re-booked and
+    /// compressed, then everyone else. Returns whether a reservation moved (to an earlier slot,
+    /// or to now ahead of its time).
+    private mutating func rebuild<P: ReservationProfile>(_ ordered: QueueOrdering, _ state: ClusterState,
+                                                         _ ctx: inout PassContext, _ profile: inout P) -> Bool {
         let q = state.queue
         let nodes = state.nodes
-        let ordered = Array(ordered)
         // 1. Put every still-valid reservation from the last pass back in the profile, in
         //    reservation order, so that moving one job earlier can never take another's slot.
+        //    The planned jobs still queued are found by seq in the seq-ordered queue.
         var held: [(index: Int, at: Instant, allocation: Allocation)] = []
         held.reserveCapacity(plan.count)
-        // The planned jobs still queued, found by seq in the seq-ordered queue (O(p log q)
-        // rather than a hash lookup per queued job). Dictionary order does not matter: `held`
-        // is sorted by (time, seq), a total order.
-        for (id, p) in plan {
-            let found = plannedSeq[id].map { Self.queueIndex(ofSeq: $0, in: q) } ?? q.firstIndex { $0.id == id }
-            guard let i = found, q[i].id == id, ctx.gate(q[i], state) == nil else { continue }
+        for x in plan {
+            guard let i = Self.queueIndex(ofSeq: x.seq, in: q), q[i].id == x.job, ctx.gate(q[i], state) == nil else { continue }
             // A reservation whose time has come (or passed without an event) is held at now.
-            held.append((i, max(p.at, ctx.now), p.allocation))
+            held.append((i, max(x.at, ctx.now), x.allocation ?? Allocation([])))
         }
         held.sort { ($0.at, q[$0.index].seq) < ($1.at, q[$1.index].seq) }
         var kept: [(index: Int, at: Instant, allocation: Allocation)] = []
@@ -54,18 +113,35 @@ extension ComposedPolicy {
                 placed[h.index] = true
             }
         }
-        var newPlan: [JobID: (at: Instant, allocation: Allocation, seq: Int)] = [:]
+        var newPlan: [Reservation] = []
+        newPlan.reserveCapacity(plan.count + 8)
+        var started: [Int] = []
+        var moved = false
         // 2. Compression: each held job moves to the earliest slot (its old one is still free).
         for h in kept {
             let job = q[h.index]
             profile.unreserve(start: h.at, duration: job.estimate, allocation: h.allocation, request: job.request)
             if let r = ctx.gate(job, state) {
                 ctx.pend(job, r)
+                moved = true
                 continue
             }
-            plan(job, depthLeft: true, state, &ctx, &profile, &newPlan, nodes)
+            if book(job, at: h.index, depthLeft: true, state, &ctx, &profile, &newPlan, &started, nodes) != h.at { moved = true }
         }
         // 3. Everyone else in policy order.
+        bookRest(ordered, placed, state, &ctx, &profile, &newPlan, &started, sorted: !moved)
+        plan = newPlan
+        return moved
+    }
+
+    /// Step 3 of a pass: every queued job without a reservation, in policy order. Leaves
+    /// `newPlan` in reservation order (`sorted`: it is so on entry).
+    private mutating func bookRest<P: ReservationProfile>(_ ordered: QueueOrdering, _ placed: [Bool], _ state: ClusterState,
+                                                          _ ctx: inout PassContext, _ profile: inout P,
+                                                          _ newPlan: inout [Reservation], _ started: inout [Int], sorted: Bool) {
+        let q = state.queue
+        let nodes = state.nodes
+        let held = newPlan.count
         for i in ordered where !placed[i] {
             if ctx.passOver(i, state) { continue }
             // Past the reservation depth a job can only start now; when nothing is free now, a
@@ -74,10 +150,171 @@ extension ComposedPolicy {
             if !ctx.explain && newPlan.count >= options.reservationDepth && q[i].request.cpus > profile.cpusFreeAtStart { continue }
             let job = q[i]
             if let r = ctx.gate(job, state) { ctx.pend(job, r); continue }
-            plan(job, depthLeft: newPlan.count < options.reservationDepth, state, &ctx, &profile, &newPlan, nodes)
+            book(job, at: i, depthLeft: newPlan.count < options.reservationDepth, state, &ctx, &profile, &newPlan, &started, nodes)
         }
-        plan = newPlan.mapValues { ($0.at, $0.allocation) }
-        plannedSeq = newPlan.mapValues(\.seq)
+        // Moved and new reservations may fall anywhere among the held ones.
+        if !sorted {
+            newPlan.sort(by: Reservation.before)
+        } else if newPlan.count > held {
+            // Usually one or two new ones: each goes in by binary search.
+            let new = newPlan[held...].sorted(by: Reservation.before)
+            newPlan.removeSubrange(held...)
+            for r in new {
+                var lo = 0, hi = newPlan.count
+                while lo < hi {
+                    let mid = (lo + hi) / 2
+                    if Reservation.before(newPlan[mid], r) { lo = mid + 1 } else { hi = mid }
+                }
+                newPlan.insert(r, at: lo)
+            }
+        }
+        // The started jobs leave the queue: the planned jobs behind them move up.
+        if !started.isEmpty {
+            started.sort()
+            for n in newPlan.indices {
+                let p = newPlan[n].position
+                var lo = 0, hi = started.count
+                while lo < hi {
+                    let mid = (lo + hi) / 2
+                    if started[mid] < p { lo = mid + 1 } else { hi = mid }
+                }
+                newPlan[n].position = p - lo
+            }
+        }
+    }
+
+    /// An incremental pass over the kept profile: the profile is brought to now by giving back
+    /// what jobs that ended since had booked, which stands for the one `rebuild` would build
+    /// when nothing else changed (no node event, no overrun, every planned job still waiting
+    /// unchanged). A reservation is then re-planned only if it may move: its time has come, or
+    /// capacity came back before it (a job ended before its estimate, or a reservation ahead of
+    /// it moved). Decisions are those of `rebuild` (the tests compare both on every pass).
+    /// Returns false, changing nothing, when the profile cannot be followed; the pass then
+    /// rebuilds. O(running + reservations × log q) to check, plus the re-plans.
+    private mutating func resume(_ ordered: QueueOrdering, _ state: ClusterState, _ ctx: inout PassContext) -> Bool {
+        guard var k = kept, !ctx.explain, keepsProfile(state), state.nodeVersion == k.nodeVersion,
+              state.queueShape == k.queueShape, ctx.now >= k.now
+        else { return false }
+        let now = ctx.now
+        let q = state.queue
+        let accepting = ctx.view.allAccepting ? nil : ctx.view.accepting
+        // 1. The running jobs are the kept ones less those that ended: nothing started or
+        //    changed elsewhere, and no job still running is past its estimate (its planned end,
+        //    just after now, moves with now).
+        var ended: [(end: Instant, cpus: Int)] = []
+        var i = 0
+        var followed = true
+        let old = k.running
+        let floorMoved = now > k.now
+        state.releaseOrder.forEach { r in
+            while i < old.count && old[i].precedes(r.end, r.seq, r.job) {
+                ended.append((max(old[i].end, k.now + 1), old[i].cpus))
+                i += 1
+            }
+            guard i < old.count, old[i].job == r.job, old[i].end == r.end, old[i].seq == r.seq,
+                  old[i].cpus == Self.cpus(r, accepting), !(floorMoved && r.end <= now)
+            else { followed = false; return false }
+            i += 1
+            return true
+        }
+        guard followed else { return false }
+        while i < old.count {
+            ended.append((max(old[i].end, k.now + 1), old[i].cpus))
+            i += 1
+        }
+        // 2. Every reservation's job still waits where it was (no job left the queue or was put
+        //    inside it since: `queueShape`), and no reservation's time has passed.
+        if let first = plan.first, first.at < now { return false }
+        var reservedNow = 0
+        for x in plan {
+            if x.at != now { break }
+            reservedNow += x.cpus
+        }
+        assert(plan.allSatisfy { $0.position < q.count && q[$0.position].id == $0.job })
+        // 3. The processors free now agree with the profile.
+        let c = firstIndex(notBefore: now &+ 1, in: k.profile.times) - 1
+        var freeNow = k.profile.caps[c].cpus
+        for e in ended where e.end > now { freeNow += e.cpus }
+        guard freeNow + reservedNow == ctx.view.totalCPUs else { return false }
+
+        // The kept profile, brought to now (`k` holds the only reference now: no copy).
+        kept = nil
+        k.profile.advance(to: now)
+        // Capacity came back before `cameBackUntil` only. Every reservation the last pass left
+        // sits at its earliest slot in the profile without it: a job X re-planned before Y moved
+        // earlier could gain only where Y's old slot overlaps a window of X's starting before
+        // X's time, and such overlap lies inside X's own slot, where X already fitted beside Y.
+        // So a reservation can move only into a window that meets capacity that came back.
+        var cameBackUntil = now
+        for e in ended where e.end > now {
+            let b = k.profile.boundary(at: e.end)
+            for s in 0..<b { k.profile.caps[s].cpus += e.cpus }
+            cameBackUntil = max(cameBackUntil, e.end)
+        }
+        let nodes = state.nodes
+        var newPlan: [Reservation] = []
+        newPlan.reserveCapacity(plan.count + 8)
+        var placed = [Bool](repeating: false, count: q.count)
+        var started: [Int] = []
+        var moved = false
+        // 4. Compression, in reservation order.
+        for x in plan {
+            let qi = x.position
+            placed[qi] = true
+            let mayMove = x.at == now
+                || (cameBackUntil > now && k.profile.unreservedFits(cpus: x.cpus, duration: x.estimate,
+                                                                 before: min(x.at, cameBackUntil), bookedAt: x.at))
+            if !mayMove {
+                newPlan.append(x)
+                ctx.pass.reservations.append((x.job, x.at))
+                continue
+            }
+            let job = q[qi]
+            k.profile.unreserve(start: x.at, duration: x.estimate, allocation: Allocation([]), request: job.request)
+            let at = book(job, at: qi, depthLeft: true, state, &ctx, &k.profile, &newPlan, &started, nodes)
+            if at != x.at {
+                moved = true
+                cameBackUntil = max(cameBackUntil, x.at &+ x.estimate)
+            }
+        }
+        // 5. Everyone else in policy order.
+        bookRest(ordered, placed, state, &ctx, &k.profile, &newPlan, &started, sorted: !moved)
+        plan = newPlan
+        k.now = now
+        k.running = Self.runningKeys(state, ctx)
+        k.queueShape = state.queueShape &+ ctx.pass.starts.count
+        kept = k
+        resumedPasses += 1
+        return true
+    }
+
+    /// Processors of a running job on accepting nodes (all of them when every node accepts).
+    private static func cpus(_ r: Release, _ accepting: [Bool]?) -> Int {
+        guard let accepting else { return r.cpus }
+        var c = 0
+        for s in r.allocation.slices where accepting[s.node] { c += s.resources.cpus }
+        return c
+    }
+
+    /// The running jobs after this pass (the state's and this pass's starts), in (end, seq, job)
+    /// order. O(running + k log k).
+    private static func runningKeys(_ state: ClusterState, _ ctx: PassContext) -> [RunningKey] {
+        let accepting = ctx.view.allAccepting ? nil : ctx.view.accepting
+        var mine = ctx.started.map { RunningKey(end: $0.end, seq: $0.seq, job: $0.job, cpus: cpus($0, accepting)) }
+        if mine.count > 1 { mine.sort { $0.precedes($1.end, $1.seq, $1.job) } }
+        var out: [RunningKey] = []
+        out.reserveCapacity(state.releaseOrder.count + mine.count)
+        var k = 0
+        state.releaseOrder.forEach { r in
+            while k < mine.count && mine[k].precedes(r.end, r.seq, r.job) {
+                out.append(mine[k])
+                k += 1
+            }
+            out.append(RunningKey(end: r.end, seq: r.seq, job: r.job, cpus: cpus(r, accepting)))
+            return true
+        }
+        out.append(contentsOf: mine[k...])
+        return out
     }
 
     /// Position of the queued job with sequence number `seq` (the queue is in seq order).
@@ -91,28 +328,34 @@ extension ComposedPolicy {
         return lo < q.count && q[lo].seq == seq ? lo : nil
     }
 
-    /// Finds the job's earliest slot; starts it if that is now, else records a reservation.
-    private mutating func plan<P: ReservationProfile>(_ job: Job, depthLeft: Bool, _ state: ClusterState, _ ctx: inout PassContext,
-                                                      _ profile: inout P,
-                                                   _ newPlan: inout [JobID: (at: Instant, allocation: Allocation, seq: Int)],
-                                                   _ nodes: [NodeState]) {
+    /// Finds the earliest slot of the job at queue position `position`; starts it if that is
+    /// now (adding its position to `started`), else records a reservation. Returns the start:
+    /// now, the reservation's time, or nil when the job got neither.
+    @discardableResult
+    private mutating func book<P: ReservationProfile>(_ job: Job, at position: Int, depthLeft: Bool, _ state: ClusterState,
+                                                      _ ctx: inout PassContext, _ profile: inout P,
+                                                      _ newPlan: inout [Reservation], _ started: inout [Int],
+                                                      _ nodes: [NodeState]) -> Instant? {
         guard let (idx, alloc) = profile.earliest(job.request, duration: job.estimate, placement: placement,
                                                   nodes: nodes, onlyFirst: !depthLeft) else {
             ctx.pend(job, depthLeft ? ctx.whyNot(job, state) : .priority(blockedBy: nil))
-            return
+            return nil
         }
         if idx == 0 {
             // Pooled profiles plan counts only; choose the nodes now.
             let a = alloc.slices.isEmpty ? placement.choose(job.request, in: ctx.view, nodes: nodes) : alloc
-            guard let a else { ctx.pend(job, .resources); return }
+            guard let a else { ctx.pend(job, .resources); return nil }
             profile.reserve(at: 0, duration: job.estimate, allocation: a, request: job.request)
             ctx.start(job, a, placement: &placement)
-        } else {
-            profile.reserve(at: idx, duration: job.estimate, allocation: alloc, request: job.request)
-            let t = profile.times[idx]
-            newPlan[job.id] = (t, alloc, job.seq)
-            ctx.pass.reservations.append((job.id, t))
-            ctx.pend(job, .resources)
+            started.append(position)
+            return ctx.now
         }
+        profile.reserve(at: idx, duration: job.estimate, allocation: alloc, request: job.request)
+        let t = profile.times[idx]
+        newPlan.append(Reservation(job: job.id, seq: job.seq, at: t, estimate: job.estimate, cpus: job.request.cpus,
+                                   allocation: alloc.slices.isEmpty ? nil : alloc, position: position))
+        ctx.pass.reservations.append((job.id, t))
+        ctx.pend(job, .resources)
+        return t
     }
 }

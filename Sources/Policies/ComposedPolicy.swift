@@ -35,11 +35,15 @@ public struct ComposedPolicy: SchedulingPolicy {
     public var placement: Placement
     public var backfill: BackfillKind
     public var options: PolicyOptions
-    /// Conservative backfilling's plan: reserved start and nodes per job, kept between passes.
-    public internal(set) var plan: [JobID: (at: Instant, allocation: Allocation)] = [:]
-    /// Sequence numbers of the jobs in `plan`, to find them in the seq-ordered queue by binary
-    /// search instead of looking every queued job up in `plan`.
-    var plannedSeq: [JobID: Int] = [:]
+    /// Conservative backfilling's plan: reservations kept between passes, in (time, seq) order.
+    var plan: [Reservation] = []
+    /// Conservative backfilling's processor-count profile as the last pass left it (see `resume`).
+    var kept: KeptProfile?
+    /// Conservative backfilling rebuilds its profile on every pass instead of keeping it: the
+    /// reference the kept profile is tested against (decisions are the same either way).
+    package var rebuildsPlanEveryPass = false
+    /// Conservative passes that followed the kept profile instead of rebuilding it.
+    package internal(set) var resumedPasses = 0
     /// Conservative backfilling plans per node (not by processor count) from the first
     /// non-pooled job on.
     var nodeProfile = false
@@ -67,7 +71,7 @@ public struct ComposedPolicy: SchedulingPolicy {
 
     public mutating func schedule(_ state: ClusterState, now: Instant, explain: Bool) -> SchedulePass {
         var ctx = PassContext(state, now: now, explain: explain, userCap: options.userCap)
-        guard !state.queue.isEmpty else { plan = [:]; plannedSeq = [:]; return ctx.pass }
+        guard !state.queue.isEmpty else { plan = []; kept = nil; return ctx.pass }
         let ordered = order.arrange(state, now: now)
         ctx.recordsStarts = backfill == .easy || backfill == .conservative
         switch backfill {

@@ -37,6 +37,38 @@ func firstIndex(notBefore t: Instant, in times: [Instant], from lo: Int = 0) -> 
 extension Profile: ReservationProfile where Cap == CPUCount {
     static var perNode: Bool { false }
     var cpusFreeAtStart: Int { caps[0].cpus }
+
+    /// Whether `cpus` processors fit for `duration` from some segment start before `limit`,
+    /// counting the processors of a reservation of the same job booked at `bookedAt` as free
+    /// (the answer `earliest` gives after `unreserve`, for starts before `limit`, without
+    /// touching the profile). O(segments before `limit` + window).
+    func unreservedFits(cpus: Int, duration: Micros, before limit: Instant, bookedAt: Instant) -> Bool {
+        let bookedEnd = bookedAt &+ duration
+        @inline(__always) func free(_ s: Int) -> Int {
+            caps[s].cpus + (times[s] >= bookedAt && times[s] < bookedEnd ? cpus : 0)
+        }
+        var i = 0
+        while i < times.count && times[i] < limit {
+            if free(i) < cpus { i += 1; continue }
+            let end = times[i] &+ duration
+            var k = i + 1
+            while k < times.count && times[k] < end && free(k) >= cpus { k += 1 }
+            if k == times.count || times[k] >= end { return true }
+            // Segment k alone cannot host the job: no start up to it can.
+            i = k + 1
+        }
+        return false
+    }
+
+    /// Drops the segments that ended by `now` and starts the first one at `now`.
+    mutating func advance(to now: Instant) {
+        let c = firstIndex(notBefore: now &+ 1, in: times) - 1
+        if c > 0 {
+            times.removeFirst(c)
+            caps.removeFirst(c)
+        }
+        times[0] = now
+    }
 }
 
 extension NodeProfile: ReservationProfile {
@@ -60,7 +92,7 @@ protocol ProfileCapacity {
 }
 
 /// Processor count only: every job in the plan is pooled. O(1) per operation.
-struct CPUCount: ProfileCapacity {
+struct CPUCount: ProfileCapacity, Sendable {
     var cpus: Int
     func mayHost(_ r: ResourceRequest) -> Bool { r.cpus <= cpus }
     func host(_ r: ResourceRequest, _ placement: Placement, _ nodes: [NodeState]) -> Allocation? {
@@ -173,3 +205,5 @@ struct Profile<Cap: ProfileCapacity> {
         for s in index..<k { caps[s].take(allocation, request) }
     }
 }
+
+extension Profile: Sendable where Cap: Sendable {}
