@@ -1,14 +1,13 @@
 import DequeModule
 
-/// A conservative reservation kept between passes.
+/// A conservative reservation kept between passes. Plain data (no reference inside), so
+/// copying the plan retains nothing; per-node plans keep their nodes in `planNodes`.
 struct Reservation: Sendable {
     var job: JobID
     var seq: Int
     var at: Instant
     var estimate: Micros
     var cpus: Int
-    /// Nodes, in per-node plans; nil when planned by processor count.
-    var allocation: Allocation?
     /// The job's queue position after the pass that planned it (it stays while the state's
     /// `queueShape` is what that pass left).
     var position: Int
@@ -69,7 +68,9 @@ extension ComposedPolicy {
                               releases: ctx.releases(state), accepting: ctx.view.accepting)
         let moved = rebuild(ordered, state, &ctx, &profile)
         if keepsProfile(state) {
-            kept = KeptProfile(profile: profile, now: ctx.now, running: Self.runningKeys(state, ctx),
+            var running: [RunningKey] = []
+            Self.runningKeys(state, ctx, into: &running)
+            kept = KeptProfile(profile: profile, now: ctx.now, running: running,
                                nodeVersion: state.nodeVersion, queueShape: state.queueShape &+ ctx.pass.starts.count)
         }
     }
@@ -95,7 +96,7 @@ extension ComposedPolicy {
         for x in plan {
             guard let i = Self.queueIndex(ofSeq: x.seq, in: q), q[i].id == x.job, ctx.gate(q[i], state) == nil else { continue }
             // A reservation whose time has come (or passed without an event) is held at now.
-            held.append((i, max(x.at, ctx.now), x.allocation ?? Allocation([])))
+            held.append((i, max(x.at, ctx.now), P.perNode ? planNodes[x.job] ?? Allocation([]) : Allocation([])))
         }
         held.sort { ($0.at, q[$0.index].seq) < ($1.at, q[$1.index].seq) }
         var kept: [(index: Int, at: Instant, allocation: Allocation)] = []
@@ -114,9 +115,12 @@ extension ComposedPolicy {
             }
         }
         var newPlan: [Reservation] = []
-        newPlan.reserveCapacity(plan.count + 8)
+        swap(&newPlan, &spare)
+        newPlan.removeAll(keepingCapacity: true)
+        if P.perNode { planNodes.removeAll(keepingCapacity: true) }
         var started: [Int] = []
         var moved = false
+        ctx.pass.reservations.reserveCapacity(plan.count + 4)
         // 2. Compression: each held job moves to the earliest slot (its old one is still free).
         for h in kept {
             let job = q[h.index]
@@ -130,6 +134,7 @@ extension ComposedPolicy {
         }
         // 3. Everyone else in policy order.
         bookRest(ordered, placed, state, &ctx, &profile, &newPlan, &started, sorted: !moved)
+        spare = plan
         plan = newPlan
         return moved
     }
@@ -204,22 +209,21 @@ extension ComposedPolicy {
         var ended: [(end: Instant, cpus: Int)] = []
         var i = 0
         var followed = true
-        let old = k.running
         let floorMoved = now > k.now
         state.releaseOrder.forEach { r in
-            while i < old.count && old[i].precedes(r.end, r.seq, r.job) {
-                ended.append((max(old[i].end, k.now + 1), old[i].cpus))
+            while i < k.running.count && k.running[i].precedes(r.end, r.seq, r.job) {
+                ended.append((max(k.running[i].end, k.now + 1), k.running[i].cpus))
                 i += 1
             }
-            guard i < old.count, old[i].job == r.job, old[i].end == r.end, old[i].seq == r.seq,
-                  old[i].cpus == Self.cpus(r, accepting), !(floorMoved && r.end <= now)
+            guard i < k.running.count, k.running[i].job == r.job, k.running[i].end == r.end, k.running[i].seq == r.seq,
+                  k.running[i].cpus == Self.cpus(r, accepting), !(floorMoved && r.end <= now)
             else { followed = false; return false }
             i += 1
             return true
         }
         guard followed else { return false }
-        while i < old.count {
-            ended.append((max(old[i].end, k.now + 1), old[i].cpus))
+        while i < k.running.count {
+            ended.append((max(k.running[i].end, k.now + 1), k.running[i].cpus))
             i += 1
         }
         // 2. Every reservation's job still waits where it was (no job left the queue or was put
@@ -253,35 +257,51 @@ extension ComposedPolicy {
         }
         let nodes = state.nodes
         var newPlan: [Reservation] = []
-        newPlan.reserveCapacity(plan.count + 8)
+        swap(&newPlan, &spare)
+        newPlan.removeAll(keepingCapacity: true)
         var placed = [Bool](repeating: false, count: q.count)
         var started: [Int] = []
+        ctx.pass.reservations.reserveCapacity(plan.count + 4)
         var moved = false
-        // 4. Compression, in reservation order.
-        for x in plan {
-            let qi = x.position
-            placed[qi] = true
-            let mayMove = x.at == now
-                || (cameBackUntil > now && k.profile.unreservedFits(cpus: x.cpus, duration: x.estimate,
-                                                                 before: min(x.at, cameBackUntil), bookedAt: x.at))
-            if !mayMove {
-                newPlan.append(x)
-                ctx.pass.reservations.append((x.job, x.at))
-                continue
-            }
-            let job = q[qi]
+        placed.withUnsafeMutableBufferPointer { p in
+            for x in plan { p[x.position] = true }
+        }
+        // 4. Compression, in reservation order: reservations due now start; a later one is
+        //    re-planned only if capacity came back before it, else it stays (copied in bulk).
+        let due = plan.firstIndex { $0.at != now } ?? plan.count
+        for x in plan[..<due] {
+            let job = q[x.position]
             k.profile.unreserve(start: x.at, duration: x.estimate, allocation: Allocation([]), request: job.request)
-            let at = book(job, at: qi, depthLeft: true, state, &ctx, &k.profile, &newPlan, &started, nodes)
-            if at != x.at {
+            if book(job, at: x.position, depthLeft: true, state, &ctx, &k.profile, &newPlan, &started, nodes) != x.at {
+                moved = true
+                cameBackUntil = max(cameBackUntil, x.at &+ x.estimate)
+            }
+        }
+        if cameBackUntil == now {
+            newPlan.append(contentsOf: plan[due...])
+            ctx.pass.reservations.append(contentsOf: plan[due...].lazy.map { ($0.job, $0.at) })
+        } else {
+            for x in plan[due...] {
+                guard k.profile.unreservedFits(cpus: x.cpus, duration: x.estimate, before: min(x.at, cameBackUntil),
+                                               bookedAt: x.at) else {
+                    newPlan.append(x)
+                    ctx.pass.reservations.append((x.job, x.at))
+                    continue
+                }
+                let job = q[x.position]
+                k.profile.unreserve(start: x.at, duration: x.estimate, allocation: Allocation([]), request: job.request)
+                book(job, at: x.position, depthLeft: true, state, &ctx, &k.profile, &newPlan, &started, nodes)
+                // It moved earlier (it fits before its time): its old slot is free from now on.
                 moved = true
                 cameBackUntil = max(cameBackUntil, x.at &+ x.estimate)
             }
         }
         // 5. Everyone else in policy order.
         bookRest(ordered, placed, state, &ctx, &k.profile, &newPlan, &started, sorted: !moved)
+        spare = plan
         plan = newPlan
         k.now = now
-        k.running = Self.runningKeys(state, ctx)
+        Self.runningKeys(state, ctx, into: &k.running)
         k.queueShape = state.queueShape &+ ctx.pass.starts.count
         kept = k
         resumedPasses += 1
@@ -298,11 +318,11 @@ extension ComposedPolicy {
 
     /// The running jobs after this pass (the state's and this pass's starts), in (end, seq, job)
     /// order. O(running + k log k).
-    private static func runningKeys(_ state: ClusterState, _ ctx: PassContext) -> [RunningKey] {
+    private static func runningKeys(_ state: ClusterState, _ ctx: PassContext, into out: inout [RunningKey]) {
         let accepting = ctx.view.allAccepting ? nil : ctx.view.accepting
         var mine = ctx.started.map { RunningKey(end: $0.end, seq: $0.seq, job: $0.job, cpus: cpus($0, accepting)) }
         if mine.count > 1 { mine.sort { $0.precedes($1.end, $1.seq, $1.job) } }
-        var out: [RunningKey] = []
+        out.removeAll(keepingCapacity: true)
         out.reserveCapacity(state.releaseOrder.count + mine.count)
         var k = 0
         state.releaseOrder.forEach { r in
@@ -314,7 +334,6 @@ extension ComposedPolicy {
             return true
         }
         out.append(contentsOf: mine[k...])
-        return out
     }
 
     /// Position of the queued job with sequence number `seq` (the queue is in seq order).
@@ -353,7 +372,8 @@ extension ComposedPolicy {
         profile.reserve(at: idx, duration: job.estimate, allocation: alloc, request: job.request)
         let t = profile.times[idx]
         newPlan.append(Reservation(job: job.id, seq: job.seq, at: t, estimate: job.estimate, cpus: job.request.cpus,
-                                   allocation: alloc.slices.isEmpty ? nil : alloc, position: position))
+                                   position: position))
+        if P.perNode { planNodes[job.id] = alloc }
         ctx.pass.reservations.append((job.id, t))
         ctx.pend(job, .resources)
         return t

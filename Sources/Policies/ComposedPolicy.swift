@@ -37,6 +37,10 @@ public struct ComposedPolicy: SchedulingPolicy {
     public var options: PolicyOptions
     /// Conservative backfilling's plan: reservations kept between passes, in (time, seq) order.
     var plan: [Reservation] = []
+    /// The nodes of each reservation in a per-node plan.
+    var planNodes: [JobID: Allocation] = [:]
+    /// The previous plan's storage, reused for the next one.
+    var spare: [Reservation] = []
     /// Conservative backfilling's processor-count profile as the last pass left it (see `resume`).
     var kept: KeptProfile?
     /// Conservative backfilling rebuilds its profile on every pass instead of keeping it: the
@@ -71,7 +75,7 @@ public struct ComposedPolicy: SchedulingPolicy {
 
     public mutating func schedule(_ state: ClusterState, now: Instant, explain: Bool) -> SchedulePass {
         var ctx = PassContext(state, now: now, explain: explain, userCap: options.userCap)
-        guard !state.queue.isEmpty else { plan = []; kept = nil; return ctx.pass }
+        guard !state.queue.isEmpty else { plan = []; planNodes = [:]; kept = nil; return ctx.pass }
         let ordered = order.arrange(state, now: now)
         ctx.recordsStarts = backfill == .easy || backfill == .conservative
         switch backfill {
