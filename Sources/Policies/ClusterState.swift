@@ -43,6 +43,9 @@ public struct ClusterState: Sendable {
     public private(set) var queuedPerUser: [UserID: Int] = [:]
     /// Queued jobs that have dependencies (so passes skip dependency checks when there are none).
     public private(set) var queuedWithDependencies = 0
+    /// Queued jobs that need particular nodes (memory, GPUs, labels, or not spread): zero means
+    /// every queued job is planned by processor count.
+    public private(set) var queuedNotPooled = 0
     /// Processor capacity over nodes that are not down.
     public private(set) var liveCapacityCPUs = 0
     /// Free resources per node (mirror of `nodes[i].free`, kept for O(1) views).
@@ -156,6 +159,7 @@ public struct ClusterState: Sendable {
         version &+= 1
         for d in job.dependencies { watched.insert(d) }
         if !job.dependencies.isEmpty { queuedWithDependencies += 1 }
+        if !job.request.isPooled { queuedNotPooled += 1 }
         queuedPerUser[job.user, default: 0] += 1
         if let last = queue.last, last.seq > job.seq {
             let i = queue.firstIndex { $0.seq > job.seq } ?? queue.endIndex
@@ -300,6 +304,7 @@ public struct ClusterState: Sendable {
     private mutating func left(_ job: Job) {
         queueShape &+= 1
         if !job.dependencies.isEmpty { queuedWithDependencies -= 1 }
+        if !job.request.isPooled { queuedNotPooled -= 1 }
         Self.decrement(&queuedPerUser, job.user)
     }
 

@@ -55,7 +55,7 @@ extension ComposedPolicy {
     mutating func conservative(_ ordered: QueueOrdering, _ state: ClusterState, _ ctx: inout PassContext) {
         let q = state.queue
         // Per-node planning once any job needs it (sticky, so reservations keep their nodes).
-        if !nodeProfile && !ordered.allSatisfy({ q[$0].request.isPooled }) { nodeProfile = true }
+        if !nodeProfile && state.queuedNotPooled > 0 { nodeProfile = true }
         if nodeProfile {
             kept = nil
             var profile = NodeProfile(now: ctx.now, base: ctx.view, releases: ctx.releases(state))
@@ -147,14 +147,25 @@ extension ComposedPolicy {
         let q = state.queue
         let nodes = state.nodes
         let held = newPlan.count
-        for i in ordered where !placed[i] {
-            if ctx.passOver(i, state) { continue }
+        // Positions without a reservation, in policy order (FCFS: a plain scan of `placed`).
+        func each(_ body: (Int) -> Void) {
+            switch ordered {
+            case .natural(let n):
+                placed.withUnsafeBufferPointer { p in
+                    for i in 0..<n where !p[i] { body(i) }
+                }
+            case .sorted(let a):
+                for i in a where !placed[i] { body(i) }
+            }
+        }
+        each { i in
+            if ctx.passOver(i, state) { return }
             // Past the reservation depth a job can only start now; when nothing is free now, a
             // job that needs a processor is refused without side effects (its reason is only
             // recorded when explaining), so skip it before copying it.
-            if !ctx.explain && newPlan.count >= options.reservationDepth && q[i].request.cpus > profile.cpusFreeAtStart { continue }
+            if !ctx.explain && newPlan.count >= options.reservationDepth && q[i].request.cpus > profile.cpusFreeAtStart { return }
             let job = q[i]
-            if let r = ctx.gate(job, state) { ctx.pend(job, r); continue }
+            if let r = ctx.gate(job, state) { ctx.pend(job, r); return }
             book(job, at: i, depthLeft: newPlan.count < options.reservationDepth, state, &ctx, &profile, &newPlan, &started, nodes)
         }
         // Moved and new reservations may fall anywhere among the held ones.
@@ -176,14 +187,16 @@ extension ComposedPolicy {
         // The started jobs leave the queue: the planned jobs behind them move up.
         if !started.isEmpty {
             started.sort()
-            for n in newPlan.indices {
-                let p = newPlan[n].position
-                var lo = 0, hi = started.count
-                while lo < hi {
-                    let mid = (lo + hi) / 2
-                    if started[mid] < p { lo = mid + 1 } else { hi = mid }
+            newPlan.withUnsafeMutableBufferPointer { plan in
+                for n in plan.indices {
+                    let p = plan[n].position
+                    var lo = 0, hi = started.count
+                    while lo < hi {
+                        let mid = (lo + hi) / 2
+                        if started[mid] < p { lo = mid + 1 } else { hi = mid }
+                    }
+                    plan[n].position = p - lo
                 }
-                newPlan[n].position = p - lo
             }
         }
     }
@@ -234,6 +247,12 @@ extension ComposedPolicy {
             if x.at != now { break }
             reservedNow += x.cpus
         }
+        // Spot checks, O(1): the first and last planned jobs are where the plan says (a policy
+        // value handed a state of another lineage must not follow a plan made for another queue).
+        if let first = plan.first, let last = plan.last {
+            guard first.position < q.count, q[first.position].id == first.job,
+                  last.position < q.count, q[last.position].id == last.job else { return false }
+        }
         assert(plan.allSatisfy { $0.position < q.count && q[$0.position].id == $0.job })
         // 3. The processors free now agree with the profile.
         let c = firstIndex(notBefore: now &+ 1, in: k.profile.times) - 1
@@ -279,7 +298,7 @@ extension ComposedPolicy {
         }
         if cameBackUntil == now {
             newPlan.append(contentsOf: plan[due...])
-            ctx.pass.reservations.append(contentsOf: plan[due...].lazy.map { ($0.job, $0.at) })
+            Self.list(plan[due...], in: &ctx.pass.reservations)
         } else {
             for x in plan[due...] {
                 guard k.profile.unreservedFits(cpus: x.cpus, duration: x.estimate, before: min(x.at, cameBackUntil),
@@ -306,6 +325,22 @@ extension ComposedPolicy {
         kept = k
         resumedPasses += 1
         return true
+    }
+
+    /// Appends the reservations to a pass's list (one tight loop: about 60 per pass).
+    private static func list(_ rs: ArraySlice<Reservation>, in out: inout [(job: JobID, at: Instant)]) {
+        guard out.isEmpty else {
+            for x in rs { out.append((x.job, x.at)) }
+            return
+        }
+        out = Array(unsafeUninitializedCapacity: rs.count + 4) { buf, n in
+            var i = 0
+            for x in rs {
+                buf.initializeElement(at: i, to: (x.job, x.at))
+                i += 1
+            }
+            n = i
+        }
     }
 
     /// Processors of a running job on accepting nodes (all of them when every node accepts).

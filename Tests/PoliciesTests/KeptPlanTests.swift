@@ -5,7 +5,8 @@ import Testing
 /// of rebuilding it. Every pass must decide exactly what a policy that rebuilds on every pass
 /// decides (same starts, same reservations in the same order), through arrivals, ends before
 /// and after the estimate, cancellations, requeues and node changes, and the kept profile must
-/// really be used, or the comparison shows nothing.
+/// really be used, or the comparison shows nothing. A full pass repeated on an unchanged state
+/// must keep every reservation (the property `resume` rests on).
 @Suite("Conservative plan kept between passes")
 struct KeptPlanTests {
     struct Outcome {
@@ -14,6 +15,7 @@ struct KeptPlanTests {
         var starts = 0
         var reservations = 0
         var maxQueue = 0
+        var repeated = 0
     }
 
     /// Drives one state through random events; both policies schedule every state.
@@ -79,6 +81,15 @@ struct KeptPlanTests {
             #expect(a.reservations.map(\.job) == b.reservations.map(\.job), "seed \(seed): reservations at \(now)")
             #expect(a.reservations.map(\.at) == b.reservations.map(\.at), "seed \(seed): reservation times at \(now)")
             guard a.starts == b.starts else { return out }
+            if b.starts.isEmpty {
+                // Compression is idempotent: a second full pass over the same state keeps every
+                // reservation where the first one left it.
+                let again = rebuilt.schedule(state, now: now, explain: false)
+                // (Listed in reservation order now, so compare job by job.)
+                func byJob(_ p: SchedulePass) -> [JobID: Instant] { Dictionary(uniqueKeysWithValues: p.reservations.map { ($0.job, $0.at) }) }
+                #expect(again.starts.isEmpty && byJob(again) == byJob(b), "seed \(seed): a repeated pass moved a reservation at \(now)")
+                out.repeated += 1
+            }
             out.starts += a.starts.count
             out.reservations += a.reservations.count
             guard let started = try? state.startAll(a.starts, now: now) else {
@@ -105,6 +116,7 @@ struct KeptPlanTests {
             #expect(o.reservations > 1_000, "seed \(seed): \(o)")
             #expect(o.starts > 300, "seed \(seed): \(o)")
             #expect(o.resumed * 2 > o.passes, "seed \(seed): \(o)")
+            #expect(o.repeated > 100, "seed \(seed): \(o)")
         }
     }
 }
