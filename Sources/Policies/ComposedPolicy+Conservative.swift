@@ -176,12 +176,7 @@ extension ComposedPolicy {
             let new = newPlan[held...].sorted(by: Reservation.before)
             newPlan.removeSubrange(held...)
             for r in new {
-                var lo = 0, hi = newPlan.count
-                while lo < hi {
-                    let mid = (lo + hi) / 2
-                    if Reservation.before(newPlan[mid], r) { lo = mid + 1 } else { hi = mid }
-                }
-                newPlan.insert(r, at: lo)
+                newPlan.insert(r, at: partitionPoint(newPlan.indices) { Reservation.before(newPlan[$0], r) })
             }
         }
         // The started jobs leave the queue: the planned jobs behind them move up.
@@ -190,12 +185,7 @@ extension ComposedPolicy {
             newPlan.withUnsafeMutableBufferPointer { plan in
                 for n in plan.indices {
                     let p = plan[n].position
-                    var lo = 0, hi = started.count
-                    while lo < hi {
-                        let mid = (lo + hi) / 2
-                        if started[mid] < p { lo = mid + 1 } else { hi = mid }
-                    }
-                    plan[n].position = p - lo
+                    plan[n].position = p - partitionPoint(started.indices) { started[$0] < p }
                 }
             }
         }
@@ -374,12 +364,8 @@ extension ComposedPolicy {
     /// Position of the queued job with sequence number `seq` (the queue is in seq order).
     /// O(log q).
     static func queueIndex(ofSeq seq: Int, in q: Deque<Job>) -> Int? {
-        var lo = 0, hi = q.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if q[mid].seq < seq { lo = mid + 1 } else { hi = mid }
-        }
-        return lo < q.count && q[lo].seq == seq ? lo : nil
+        let i = partitionPoint(0..<q.count) { q[$0].seq < seq }
+        return i < q.count && q[i].seq == seq ? i : nil
     }
 
     /// Finds the earliest slot of the job at queue position `position`; starts it if that is

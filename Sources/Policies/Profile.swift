@@ -26,12 +26,7 @@ protocol ReservationProfile {
 
 /// The first index at or after `lo` whose time is not before `t` (`times` sorted). O(log n).
 func firstIndex(notBefore t: Instant, in times: [Instant], from lo: Int = 0) -> Int {
-    var k = lo, hi = times.count
-    while k < hi {
-        let mid = (k + hi) / 2
-        if times[mid] < t { k = mid + 1 } else { hi = mid }
-    }
-    return k
+    partitionPoint(lo..<times.count) { times[$0] < t }
 }
 
 extension Profile: ReservationProfile where Cap == CPUCount {

@@ -31,22 +31,12 @@ struct ReleaseOrder: Sendable {
 
     /// First chunk whose last key is not below the key (or the last chunk). O(log chunks).
     private func chunkIndex(_ end: Instant, _ seq: Int, _ job: JobID) -> Int {
-        var lo = 0, hi = chunks.count - 1
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if Self.less(chunks[mid][chunks[mid].count - 1], end, seq, job) { lo = mid + 1 } else { hi = mid }
-        }
-        return lo
+        partitionPoint(0..<max(chunks.count - 1, 0)) { Self.less(chunks[$0][chunks[$0].count - 1], end, seq, job) }
     }
 
     /// Position of the first entry not below the key in a chunk. O(log chunkLimit).
     private static func position(in c: [Release], _ end: Instant, _ seq: Int, _ job: JobID) -> Int {
-        var lo = 0, hi = c.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if less(c[mid], end, seq, job) { lo = mid + 1 } else { hi = mid }
-        }
-        return lo
+        partitionPoint(c.indices) { less(c[$0], end, seq, job) }
     }
 
     mutating func insert(_ r: Release) {
