@@ -59,20 +59,35 @@ extension ComposedPolicy {
         if nodeProfile {
             kept = nil
             var profile = NodeProfile(now: ctx.now, base: ctx.view, releases: ctx.releases(state))
-            _ = rebuild(ordered, state, &ctx, &profile)
+            rebuild(ordered, state, &ctx, &profile)
             return
         }
         if !rebuildsPlanEveryPass && resume(ordered, state, &ctx) { return }
         kept = nil
         var profile = Profile(now: ctx.now, base: CPUCount(cpus: ctx.view.totalCPUs),
                               releases: ctx.releases(state), accepting: ctx.view.accepting)
-        let moved = rebuild(ordered, state, &ctx, &profile)
+        rebuild(ordered, state, &ctx, &profile)
         if keepsProfile(state) {
             var running: [RunningKey] = []
-            Self.runningKeys(state, ctx, into: &running)
-            kept = KeptProfile(profile: profile, now: ctx.now, running: running,
-                               nodeVersion: state.nodeVersion, queueShape: state.queueShape &+ ctx.pass.starts.count)
+            kept = Self.keep(profile, &running, state, ctx)
         }
+    }
+
+    /// The profile as this pass leaves it, kept for the next one; `running` (a buffer reused
+    /// between passes) is filled with the running jobs after this pass's starts.
+    private static func keep(_ profile: Profile<CPUCount>, _ running: inout [RunningKey], _ state: ClusterState,
+                             _ ctx: PassContext) -> KeptProfile {
+        runningKeys(state, ctx, into: &running)
+        return KeptProfile(profile: profile, now: ctx.now, running: running, nodeVersion: state.nodeVersion,
+                           queueShape: state.queueShape &+ ctx.pass.starts.count)
+    }
+
+    /// The previous plan's storage, emptied, for the plan this pass makes.
+    private mutating func takeSpare() -> [Reservation] {
+        var out: [Reservation] = []
+        swap(&out, &spare)
+        out.removeAll(keepingCapacity: true)
+        return out
     }
 
     /// Whether a kept profile can follow this state: its capacity then changes only through
@@ -82,10 +97,9 @@ extension ComposedPolicy {
     }
 
     /// The pass in full: a profile of the running jobs, every reservation re-booked and
-    /// compressed, then everyone else. Returns whether a reservation moved (to an earlier slot,
-    /// or to now ahead of its time).
+    /// compressed, then everyone else.
     private mutating func rebuild<P: ReservationProfile>(_ ordered: QueueOrdering, _ state: ClusterState,
-                                                         _ ctx: inout PassContext, _ profile: inout P) -> Bool {
+                                                         _ ctx: inout PassContext, _ profile: inout P) {
         let q = state.queue
         let nodes = state.nodes
         // 1. Put every still-valid reservation from the last pass back in the profile, in
@@ -114,11 +128,10 @@ extension ComposedPolicy {
                 placed[h.index] = true
             }
         }
-        var newPlan: [Reservation] = []
-        swap(&newPlan, &spare)
-        newPlan.removeAll(keepingCapacity: true)
+        var newPlan = takeSpare()
         if P.perNode { planNodes.removeAll(keepingCapacity: true) }
         var started: [Int] = []
+        // Whether a reservation left its place in reservation order (moved or dropped).
         var moved = false
         ctx.pass.reservations.reserveCapacity(plan.count + 4)
         // 2. Compression: each held job moves to the earliest slot (its old one is still free).
@@ -134,13 +147,11 @@ extension ComposedPolicy {
         }
         // 3. Everyone else in policy order.
         bookRest(ordered, placed, state, &ctx, &profile, &newPlan, &started, sorted: !moved)
-        spare = plan
-        plan = newPlan
-        return moved
     }
 
-    /// Step 3 of a pass: every queued job without a reservation, in policy order. Leaves
-    /// `newPlan` in reservation order (`sorted`: it is so on entry).
+    /// The last step of a pass: every queued job without a reservation, in policy order; then
+    /// `newPlan` (in reservation order on entry when `sorted`), sorted and with the queue
+    /// positions of after this pass's starts, becomes the plan.
     private mutating func bookRest<P: ReservationProfile>(_ ordered: QueueOrdering, _ placed: [Bool], _ state: ClusterState,
                                                           _ ctx: inout PassContext, _ profile: inout P,
                                                           _ newPlan: inout [Reservation], _ started: inout [Int], sorted: Bool) {
@@ -189,6 +200,9 @@ extension ComposedPolicy {
                 }
             }
         }
+        spare = plan
+        plan = newPlan
+        newPlan = []  // the plan holds the only reference
     }
 
     /// An incremental pass over the kept profile: the profile is brought to now by giving back
@@ -213,9 +227,11 @@ extension ComposedPolicy {
         var i = 0
         var followed = true
         let floorMoved = now > k.now
+        // A kept job that is gone gives back from its planned end in the kept profile.
+        func gone(_ key: RunningKey) { ended.append((max(key.end, k.now + 1), key.cpus)) }
         state.releaseOrder.forEach { r in
             while i < k.running.count && k.running[i].precedes(r.end, r.seq, r.job) {
-                ended.append((max(k.running[i].end, k.now + 1), k.running[i].cpus))
+                gone(k.running[i])
                 i += 1
             }
             guard i < k.running.count, k.running[i].job == r.job, k.running[i].end == r.end, k.running[i].seq == r.seq,
@@ -225,10 +241,7 @@ extension ComposedPolicy {
             return true
         }
         guard followed else { return false }
-        while i < k.running.count {
-            ended.append((max(k.running[i].end, k.now + 1), k.running[i].cpus))
-            i += 1
-        }
+        for key in k.running[i...] { gone(key) }
         // 2. Every reservation's job still waits where it was (no job left the queue or was put
         //    inside it since: `queueShape`), and no reservation's time has passed.
         if let first = plan.first, first.at < now { return false }
@@ -265,9 +278,7 @@ extension ComposedPolicy {
             cameBackUntil = max(cameBackUntil, e.end)
         }
         let nodes = state.nodes
-        var newPlan: [Reservation] = []
-        swap(&newPlan, &spare)
-        newPlan.removeAll(keepingCapacity: true)
+        var newPlan = takeSpare()
         var placed = [Bool](repeating: false, count: q.count)
         var started: [Int] = []
         ctx.pass.reservations.reserveCapacity(plan.count + 4)
@@ -277,8 +288,8 @@ extension ComposedPolicy {
         }
         // 4. Compression, in reservation order: reservations due now start; a later one is
         //    re-planned only if capacity came back before it, else it stays (copied in bulk).
-        let due = plan.firstIndex { $0.at != now } ?? plan.count
-        for x in plan[..<due] {
+        // Re-plans one reservation as `rebuild` would; if it left its slot, that slot came back.
+        func replan(_ x: Reservation) {
             let job = q[x.position]
             k.profile.unreserve(start: x.at, duration: x.estimate, allocation: Allocation([]), request: job.request)
             if book(job, at: x.position, depthLeft: true, state, &ctx, &k.profile, &newPlan, &started, nodes) != x.at {
@@ -286,6 +297,8 @@ extension ComposedPolicy {
                 cameBackUntil = max(cameBackUntil, x.at &+ x.estimate)
             }
         }
+        let due = plan.firstIndex { $0.at != now } ?? plan.count
+        for x in plan[..<due] { replan(x) }
         if cameBackUntil == now {
             newPlan.append(contentsOf: plan[due...])
             Self.list(plan[due...], in: &ctx.pass.reservations)
@@ -297,22 +310,12 @@ extension ComposedPolicy {
                     ctx.pass.reservations.append((x.job, x.at))
                     continue
                 }
-                let job = q[x.position]
-                k.profile.unreserve(start: x.at, duration: x.estimate, allocation: Allocation([]), request: job.request)
-                book(job, at: x.position, depthLeft: true, state, &ctx, &k.profile, &newPlan, &started, nodes)
-                // It moved earlier (it fits before its time): its old slot is free from now on.
-                moved = true
-                cameBackUntil = max(cameBackUntil, x.at &+ x.estimate)
+                replan(x)  // it fits before its time, so it moves
             }
         }
         // 5. Everyone else in policy order.
         bookRest(ordered, placed, state, &ctx, &k.profile, &newPlan, &started, sorted: !moved)
-        spare = plan
-        plan = newPlan
-        k.now = now
-        Self.runningKeys(state, ctx, into: &k.running)
-        k.queueShape = state.queueShape &+ ctx.pass.starts.count
-        kept = k
+        kept = Self.keep(k.profile, &k.running, state, ctx)
         resumedPasses += 1
         return true
     }
