@@ -51,6 +51,8 @@ public struct ComposedPolicy: SchedulingPolicy {
     /// Conservative backfilling plans per node (not by processor count) from the first
     /// non-pooled job on.
     var nodeProfile = false
+    /// The queue order's tables, kept between passes.
+    var orderScratch = OrderScratch()
 
     public init(order: QueueOrder, placement: PlacementKind = .firstFit, backfill: BackfillKind = .none,
                 options: PolicyOptions = PolicyOptions()) {
@@ -76,7 +78,7 @@ public struct ComposedPolicy: SchedulingPolicy {
     public mutating func schedule(_ state: ClusterState, now: Instant, explain: Bool) -> SchedulePass {
         var ctx = PassContext(state, now: now, explain: explain, userCap: options.userCap)
         guard !state.queue.isEmpty else { plan = []; planNodes = [:]; kept = nil; return ctx.pass }
-        let ordered = order.arrange(state, now: now)
+        let ordered = order.arrange(state, now: now, reusing: &orderScratch)
         ctx.recordsStarts = backfill == .easy || backfill == .conservative
         switch backfill {
         case .none: strict(ordered, state, &ctx)

@@ -23,7 +23,20 @@ public enum QueueOrder: String, Sendable, CaseIterable, Codable {
     /// O(q log q). Ties always break by submission sequence, so the order is total and
     /// deterministic.
     public func arrange(_ state: ClusterState, now: Instant) -> QueueOrdering {
-        self == .fcfs ? .natural(state.queue.count) : .sorted(sortedIndices(state, now: now))
+        var scratch = OrderScratch()
+        return arrange(state, now: now, reusing: &scratch)
+    }
+
+    /// `arrange`, with the tables of the fair-share order kept in `scratch` between passes (a
+    /// policy's own buffers), so a pass allocates nothing for them once they are grown.
+    func arrange(_ state: ClusterState, now: Instant, reusing scratch: inout OrderScratch) -> QueueOrdering {
+        switch self {
+        case .fcfs: return .natural(state.queue.count)
+        case .fairshare:
+            if Self.denseFairShareOrder(state, now: now, into: &scratch) { return .sorted(scratch.order) }
+            return .sorted(Self.fairShareOrder(state, now: now))
+        default: return .sorted(sortedIndices(state, now: now))
+        }
     }
 
     func sortedIndices(_ state: ClusterState, now: Instant) -> [Int] {
@@ -48,6 +61,83 @@ public enum QueueOrder: String, Sendable, CaseIterable, Codable {
         case .fairshare:
             return Self.fairShareOrder(state, now: now)
         }
+    }
+
+    /// The fair-share order of `fairShareOrder(_:now:)` written into `scratch.order`, when user
+    /// ids are small (always in the simulator): the same factors, bit for bit (usage projected per
+    /// user, totals summed in ascending id order over every user with usage or queued jobs), but
+    /// computed only for queued users, in tables indexed by user that are kept between passes.
+    /// O(q + u log u) for u users with usage or queued jobs, with no allocation once the tables
+    /// have grown. False (nothing written) when ids are not small: the caller takes the hashed
+    /// path.
+    static func denseFairShareOrder(_ state: ClusterState, now: Instant, into s: inout OrderScratch) -> Bool {
+        let ledger = state.usage
+        var lo = Int.max, hi = Int.min
+        for u in state.queuedPerUser.keys { lo = min(lo, u); hi = max(hi, u) }
+        for u in ledger.entries.keys { lo = min(lo, u); hi = max(hi, u) }
+        guard lo <= hi, lo >= 0, hi < 1 << 20 else { return false }
+        if s.mark.count <= hi {
+            // Every entry is zero between calls, so the grown tables start zeroed too.
+            s.mark = [UInt8](repeating: 0, count: hi + 1)
+            s.value = [Double](repeating: 0, count: hi + 1)
+            s.rank = [Int](repeating: 0, count: hi + 1)
+        }
+        // Bit 1: the user has usage; bit 2: the user has queued jobs.
+        s.ids.removeAll(keepingCapacity: true)
+        for (u, e) in ledger.entries {
+            s.ids.append(u)
+            s.mark[u] = 1
+            s.value[u] = UsageLedger.project(e, to: now, halfLife: ledger.halfLife)
+        }
+        for u in state.queuedPerUser.keys {
+            if s.mark[u] == 0 { s.ids.append(u) }
+            s.mark[u] |= 2
+        }
+        s.ids.sort()
+        let shares = state.shares
+        var totalUsage = 0.0, totalShares = 0.0
+        for u in s.ids {
+            totalUsage += s.value[u]
+            totalShares += shares.isEmpty ? 1 : shares[u] ?? 1
+        }
+        s.users.removeAll(keepingCapacity: true)
+        for u in s.ids where s.mark[u] & 2 != 0 {
+            let share = (shares.isEmpty ? 1 : shares[u] ?? 1) / max(totalShares, 1e-12)
+            let used = totalUsage > 0 ? s.value[u] / totalUsage : 0
+            s.users.append(RankedUser(factor: exp2(-used / max(share, 1e-12)), user: u))
+        }
+        for u in s.ids { s.mark[u] = 0; s.value[u] = 0 }
+        // (−factor, id): ids are unique, so the order is total.
+        s.users.sort { $0.factor != $1.factor ? $0.factor > $1.factor : $0.user < $1.user }
+        var r = -1
+        var last = Double.nan
+        for x in s.users {
+            if r < 0 || x.factor != last { r += 1; last = x.factor }
+            s.rank[x.user] = r
+        }
+        let groups = r + 1
+        // One read of the queue (a user id per job, no copy of the job): each position's group
+        // goes in `order` first and is replaced by the position in place, bucket by bucket.
+        let q = state.queue
+        let count = q.count
+        s.start.removeAll(keepingCapacity: true)
+        s.start.append(contentsOf: repeatElement(0, count: groups + 1))
+        s.order.removeAll(keepingCapacity: true)
+        s.order.reserveCapacity(count)
+        for i in 0..<count {
+            let g = s.rank[q[i].user]
+            s.order.append(g)
+            s.start[g + 1] += 1
+        }
+        for g in 0..<groups { s.start[g + 1] += s.start[g] }
+        s.group.removeAll(keepingCapacity: true)
+        s.group.append(contentsOf: s.order)
+        for i in 0..<count {
+            let g = s.group[i]
+            s.order[s.start[g]] = i
+            s.start[g] += 1
+        }
+        return true
     }
 
     /// Queue indices by (−factor of the job's user, seq) without sorting the queue: a user's
@@ -161,6 +251,27 @@ public enum QueueOrder: String, Sendable, CaseIterable, Codable {
         }
         return FairShareTable(users: ordered, factors: factors)
     }
+}
+
+/// A queued user and its fair-share factor.
+struct RankedUser: Sendable {
+    var factor: Double
+    var user: UserID
+}
+
+/// Tables a queue order reuses from pass to pass (`QueueOrder.arrange(_:now:reusing:)`): per
+/// user (indexed by id) a mark, the projected usage and the rank, all zero between passes
+/// except the rank; the ids in use, the ranked users, the bucket starts, each queue position's
+/// bucket and the order itself.
+struct OrderScratch: Sendable {
+    var mark: [UInt8] = []
+    var ids: [UserID] = []
+    var value: [Double] = []
+    var rank: [Int] = []
+    var users: [RankedUser] = []
+    var start: [Int] = []
+    var group: [Int] = []
+    var order: [Int] = []
 }
 
 /// Users in ascending id order with their fair-share factors (`QueueOrder.fairShareTable`).

@@ -54,6 +54,7 @@ struct PassIndexTests {
     @Test("fair-share factors and order are the same bits with small, huge and negative user ids")
     func fairShareDenseAndSparse() throws {
         var rng = SplitMix64(seed: 21)
+        var scratch = OrderScratch()
         for trial in 0..<30 {
             let users = 2 + trial % 9
             // Small ids take the dense tables; the same users spread over huge and negative ids
@@ -61,6 +62,8 @@ struct PassIndexTests {
             // sort that defines the order.
             let maps: [(Int) -> UserID] = [{ $0 }, { $0 * (1 << 40) - (1 << 41) + 7 }]
             var results: [([Double], [Int])] = []
+            // `scratch` is one set of tables for every state of every trial, as a policy keeps
+            // them from pass to pass (user ranges and queue lengths change between uses).
             let jobs = (0..<120).map { j in (user: Int(rng.next() % UInt64(users)), cpus: 1 + Int(rng.next() % 3)) }
             let starts = Int(rng.next() % 40)
             for map in maps {
@@ -80,6 +83,7 @@ struct PassIndexTests {
                 let want = q.indices.sorted { (-(factor[q[$0].user] ?? 1), q[$0].seq) < (-(factor[q[$1].user] ?? 1), q[$1].seq) }
                 #expect(QueueOrder.fairShareOrder(s, now: now) == want)
                 #expect(QueueOrder.fairshare.arrange(s, now: now).map { $0 } == want)
+                #expect(QueueOrder.fairshare.arrange(s, now: now, reusing: &scratch).map { $0 } == want)
                 results.append(((0..<users).map { factor[map($0)] ?? -1 }, want))
             }
             #expect(results[0].0 == results[1].0)
