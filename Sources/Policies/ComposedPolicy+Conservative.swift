@@ -167,6 +167,8 @@ extension ComposedPolicy {
                 }
             case .sorted(let a):
                 for i in a where !placed[i] { body(i) }
+            case .byGroup:
+                for i in ordered where !placed[i] { body(i) }
             }
         }
         each { i in

@@ -49,6 +49,9 @@ extension ComposedPolicy {
                     projectedCPUs = projected.totalCPUs
                 }
                 if shadow != .max { ctx.pass.reservations.append((job.id, shadow)) }
+                // With nothing free no later job can start (the check at the top of the loop,
+                // made here so that a lazy order is not read further).
+                if !ctx.explain && ctx.view.totalCPUs == 0 { return }
                 continue
             }
             let endsInTime = shadow == .max || ctx.now + job.estimate <= shadow

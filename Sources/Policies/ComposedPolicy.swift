@@ -78,7 +78,10 @@ public struct ComposedPolicy: SchedulingPolicy {
     public mutating func schedule(_ state: ClusterState, now: Instant, explain: Bool) -> SchedulePass {
         var ctx = PassContext(state, now: now, explain: explain, userCap: options.userCap)
         guard !state.queue.isEmpty else { plan = []; planNodes = [:]; kept = nil; return ctx.pass }
-        let ordered = order.arrange(state, now: now, reusing: &orderScratch)
+        // A strict pass stops at its first blocked job, and EASY with nothing free at its head:
+        // both read only a prefix of the order.
+        let prefix = !explain && (backfill == .none || (backfill == .easy && ctx.view.totalCPUs == 0))
+        let ordered = order.arrange(state, now: now, reusing: &orderScratch, prefix: prefix)
         ctx.recordsStarts = backfill == .easy || backfill == .conservative
         switch backfill {
         case .none: strict(ordered, state, &ctx)
@@ -105,7 +108,11 @@ public struct ComposedPolicy: SchedulingPolicy {
             } else {
                 let r = ctx.whyNot(job, state)
                 ctx.pend(job, r)
-                if r != .neverEligible { blocker = job.id }
+                if r != .neverEligible {
+                    // Nothing after the blocker starts; only an explaining pass reads on.
+                    if !ctx.explain { return }
+                    blocker = job.id
+                }
             }
         }
     }

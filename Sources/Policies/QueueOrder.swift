@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import DequeModule
 
 /// The order in which queued jobs are considered.
 public enum QueueOrder: String, Sendable, CaseIterable, Codable {
@@ -29,11 +30,22 @@ public enum QueueOrder: String, Sendable, CaseIterable, Codable {
 
     /// `arrange`, with the tables of the fair-share order kept in `scratch` between passes (a
     /// policy's own buffers), so a pass allocates nothing for them once they are grown.
-    func arrange(_ state: ClusterState, now: Instant, reusing scratch: inout OrderScratch) -> QueueOrdering {
+    ///
+    /// `prefix`: the caller expects to stop after the first few jobs (a strict pass, or EASY
+    /// with nothing free). Fair-share then ranks the users and hands out a lazy scan of the
+    /// queue, group by group (`QueueOrdering.byGroup`), instead of placing every queued job: the
+    /// same sequence, at O(position of the last job taken) for a pass that stops in the first
+    /// group.
+    func arrange(_ state: ClusterState, now: Instant, reusing scratch: inout OrderScratch,
+                 prefix: Bool = false) -> QueueOrdering {
         switch self {
         case .fcfs: return .natural(state.queue.count)
         case .fairshare:
-            if Self.denseFairShareOrder(state, now: now, into: &scratch) { return .sorted(scratch.order) }
+            if Self.rankQueuedUsers(state, now: now, into: &scratch) {
+                if prefix { return .byGroup(GroupScan(queue: state.queue, rank: scratch.rank, groups: scratch.groups)) }
+                Self.placeByRank(state.queue, &scratch)
+                return .sorted(scratch.order)
+            }
             return .sorted(Self.fairShareOrder(state, now: now))
         default: return .sorted(sortedIndices(state, now: now))
         }
@@ -64,13 +76,22 @@ public enum QueueOrder: String, Sendable, CaseIterable, Codable {
     }
 
     /// The fair-share order of `fairShareOrder(_:now:)` written into `scratch.order`, when user
-    /// ids are small (always in the simulator): the same factors, bit for bit (usage projected per
-    /// user, totals summed in ascending id order over every user with usage or queued jobs), but
-    /// computed only for queued users, in tables indexed by user that are kept between passes.
-    /// O(q + u log u) for u users with usage or queued jobs, with no allocation once the tables
-    /// have grown. False (nothing written) when ids are not small: the caller takes the hashed
-    /// path.
+    /// ids are small (always in the simulator); false (nothing written) otherwise.
     static func denseFairShareOrder(_ state: ClusterState, now: Instant, into s: inout OrderScratch) -> Bool {
+        guard rankQueuedUsers(state, now: now, into: &s) else { return false }
+        placeByRank(state.queue, &s)
+        return true
+    }
+
+    /// The groups of the fair-share order, when user ids are small: `s.rank[user]` for every
+    /// queued user is its group (users with exactly equal factors share one, groups by
+    /// descending factor) and `s.groups` their number. The same factors as
+    /// `fairShareOrder(_:now:)`, bit for bit (usage projected per user, totals summed in
+    /// ascending id order over every user with usage or queued jobs), but computed only for
+    /// queued users, in tables indexed by user that are kept between passes. O(u log u) for u
+    /// users with usage or queued jobs, with no allocation once the tables have grown. False
+    /// (nothing written) when ids are not small: the caller takes the hashed path.
+    static func rankQueuedUsers(_ state: ClusterState, now: Instant, into s: inout OrderScratch) -> Bool {
         let ledger = state.usage
         var lo = Int.max, hi = Int.min
         for u in state.queuedPerUser.keys { lo = min(lo, u); hi = max(hi, u) }
@@ -115,10 +136,16 @@ public enum QueueOrder: String, Sendable, CaseIterable, Codable {
             if r < 0 || x.factor != last { r += 1; last = x.factor }
             s.rank[x.user] = r
         }
-        let groups = r + 1
-        // One read of the queue (a user id per job, no copy of the job): each position's group
-        // goes in `order` first and is replaced by the position in place, bucket by bucket.
-        let q = state.queue
+        s.groups = r + 1
+        return true
+    }
+
+    /// `s.order`: queue positions by (group of the job's user, seq), a stable counting sort of
+    /// the seq-ordered queue by the groups `rankQueuedUsers` left in `s`. One read of the queue
+    /// (a user id per job, no copy of the job): each position's group goes in `order` first and
+    /// is replaced by the position in place, bucket by bucket. O(q + groups).
+    static func placeByRank(_ q: Deque<Job>, _ s: inout OrderScratch) {
+        let groups = s.groups
         let count = q.count
         s.start.removeAll(keepingCapacity: true)
         s.start.append(contentsOf: repeatElement(0, count: groups + 1))
@@ -137,7 +164,6 @@ public enum QueueOrder: String, Sendable, CaseIterable, Codable {
             s.order[s.start[g]] = i
             s.start[g] += 1
         }
-        return true
     }
 
     /// Queue indices by (−factor of the job's user, seq) without sorting the queue: a user's
@@ -261,14 +287,15 @@ struct RankedUser: Sendable {
 
 /// Tables a queue order reuses from pass to pass (`QueueOrder.arrange(_:now:reusing:)`): per
 /// user (indexed by id) a mark, the projected usage and the rank, all zero between passes
-/// except the rank; the ids in use, the ranked users, the bucket starts, each queue position's
-/// bucket and the order itself.
+/// except the rank; the ids in use, the ranked users and the number of groups, the bucket
+/// starts, each queue position's bucket and the order itself.
 struct OrderScratch: Sendable {
     var mark: [UInt8] = []
     var ids: [UserID] = []
     var value: [Double] = []
     var rank: [Int] = []
     var users: [RankedUser] = []
+    var groups = 0
     var start: [Int] = []
     var group: [Int] = []
     var order: [Int] = []
@@ -290,10 +317,14 @@ struct FairShareTable {
 public enum QueueOrdering: Sequence, Sendable {
     case natural(Int)
     case sorted([Int])
+    /// Positions by (group of the job's user, seq), found lazily: the queue is scanned once per
+    /// group reached, so a pass that stops early pays for the positions it looked at.
+    case byGroup(GroupScan)
 
     public struct Iterator: IteratorProtocol {
         var base: QueueOrdering
         var k = 0
+        var group = 0
         public mutating func next() -> Int? {
             switch base {
             case .natural(let n):
@@ -304,6 +335,17 @@ public enum QueueOrdering: Sequence, Sendable {
                 guard k < a.count else { return nil }
                 k += 1
                 return a[k - 1]
+            case .byGroup(let scan):
+                let q = scan.queue
+                while group < scan.groups {
+                    while k < q.count {
+                        k += 1
+                        if scan.rank[q[k - 1].user] == group { return k - 1 }
+                    }
+                    group += 1
+                    k = 0
+                }
+                return nil
             }
         }
     }
@@ -314,6 +356,15 @@ public enum QueueOrdering: Sequence, Sendable {
         switch self {
         case .natural(let n): n
         case .sorted(let a): a.count
+        case .byGroup(let scan): scan.queue.count
         }
     }
+}
+
+/// The state of a lazy fair-share order (`QueueOrdering.byGroup`): the queue, each queued
+/// user's group (indexed by user id) and the number of groups.
+public struct GroupScan: Sendable {
+    let queue: Deque<Job>
+    let rank: [Int]
+    let groups: Int
 }

@@ -84,6 +84,14 @@ struct PassIndexTests {
                 #expect(QueueOrder.fairShareOrder(s, now: now) == want)
                 #expect(QueueOrder.fairshare.arrange(s, now: now).map { $0 } == want)
                 #expect(QueueOrder.fairshare.arrange(s, now: now, reusing: &scratch).map { $0 } == want)
+                // The lazy scan a strict pass takes (small ids) gives the same sequence, and read
+                // only in part, the same prefix.
+                let lazy = QueueOrder.fairshare.arrange(s, now: now, reusing: &scratch, prefix: true)
+                #expect(Array(lazy) == want)
+                #expect(Array(lazy.prefix(3)) == Array(want.prefix(3)))
+                var isLazy = false
+                if case .byGroup = lazy { isLazy = true }
+                #expect(isLazy == results.isEmpty, "small ids (the first map) take the lazy scan, huge ones the hashed sort")
                 results.append(((0..<users).map { factor[map($0)] ?? -1 }, want))
             }
             #expect(results[0].0 == results[1].0)
