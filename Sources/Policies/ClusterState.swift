@@ -43,6 +43,9 @@ public struct ClusterState: Sendable {
     public private(set) var queuedPerUser: [UserID: Int] = [:]
     /// Queued jobs that have dependencies (so passes skip dependency checks when there are none).
     public private(set) var queuedWithDependencies = 0
+    /// Queued jobs with a priority other than 0: zero means the priority order is the queue's
+    /// own (seq) order.
+    public private(set) var queuedWithPriority = 0
     /// Queued jobs that need particular nodes (memory, GPUs, labels, or not spread): zero means
     /// every queued job is planned by processor count.
     public private(set) var queuedNotPooled = 0
@@ -159,6 +162,7 @@ public struct ClusterState: Sendable {
         version &+= 1
         for d in job.dependencies { watched.insert(d) }
         if !job.dependencies.isEmpty { queuedWithDependencies += 1 }
+        if job.priority != 0 { queuedWithPriority += 1 }
         if !job.request.isPooled { queuedNotPooled += 1 }
         queuedPerUser[job.user, default: 0] += 1
         if let last = queue.last, last.seq > job.seq {
@@ -304,6 +308,7 @@ public struct ClusterState: Sendable {
     private mutating func left(_ job: Job) {
         queueShape &+= 1
         if !job.dependencies.isEmpty { queuedWithDependencies -= 1 }
+        if job.priority != 0 { queuedWithPriority -= 1 }
         if !job.request.isPooled { queuedNotPooled -= 1 }
         Self.decrement(&queuedPerUser, job.user)
     }

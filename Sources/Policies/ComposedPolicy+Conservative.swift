@@ -167,7 +167,7 @@ extension ComposedPolicy {
                 }
             case .sorted(let a):
                 for i in a where !placed[i] { body(i) }
-            case .byGroup:
+            case .byGroup, .keyed:
                 for i in ordered where !placed[i] { body(i) }
             }
         }

@@ -32,10 +32,11 @@ public enum QueueOrder: String, Sendable, CaseIterable, Codable {
     /// policy's own buffers), so a pass allocates nothing for them once they are grown.
     ///
     /// `prefix`: the caller expects to stop after the first few jobs (a strict pass, or EASY
-    /// with nothing free). Fair-share then ranks the users and hands out a lazy scan of the
-    /// queue, group by group (`QueueOrdering.byGroup`), instead of placing every queued job: the
-    /// same sequence, at O(position of the last job taken) for a pass that stops in the first
-    /// group.
+    /// with nothing free). The same sequence is then handed out lazily. Fair-share ranks the
+    /// users and scans the queue group by group (`QueueOrdering.byGroup`) instead of placing
+    /// every queued job: O(position of the last job taken) for a pass that stops in the first
+    /// group. SJF, priority and F1 find the first job by one scan and sort only if a second is
+    /// asked for (`QueueOrdering.keyed`): O(q) instead of O(q log q) for a pass that reads one.
     func arrange(_ state: ClusterState, now: Instant, reusing scratch: inout OrderScratch,
                  prefix: Bool = false) -> QueueOrdering {
         switch self {
@@ -47,14 +48,19 @@ public enum QueueOrder: String, Sendable, CaseIterable, Codable {
                 return .sorted(scratch.order)
             }
             return .sorted(Self.fairShareOrder(state, now: now))
-        default: return .sorted(sortedIndices(state, now: now))
+        default:
+            // Every queued job at priority 0: (−priority, seq) is seq order, the queue's own.
+            if self == .priority && state.queuedWithPriority == 0 { return .natural(state.queue.count) }
+            if prefix { return .keyed(KeyScan(queue: state.queue, order: self)) }
+            return .sorted(sortedIndices(state.queue))
         }
     }
 
-    func sortedIndices(_ state: ClusterState, now: Instant) -> [Int] {
-        let q = state.queue
+    /// Queue positions by this order's per-job key, then seq (FCFS, SJF, priority, F1: the
+    /// orders whose key is the job's own).
+    func sortedIndices(_ q: Deque<Job>) -> [Int] {
         switch self {
-        case .fcfs:
+        case .fcfs, .fairshare:
             return Array(q.indices)
         case .sjf:
             let keys = q.map { ($0.estimate, $0.seq) }
@@ -63,15 +69,29 @@ public enum QueueOrder: String, Sendable, CaseIterable, Codable {
             let keys = q.map { (-$0.priority, $0.seq) }
             return q.indices.sorted { keys[$0] < keys[$1] }
         case .f1:
-            let keys = q.map { j -> Double in
-                let r = max(Double(j.estimate) / Double(Time.second), 1)
-                let s = max(Double(j.submit) / Double(Time.second), 1)
-                return log10(r) * Double(j.request.cpus) + 870 * log10(s)
-            }
+            let keys = q.map(Self.f1Key)
             let seqs = q.map(\.seq)
             return q.indices.sorted { (keys[$0], seqs[$0]) < (keys[$1], seqs[$1]) }
-        case .fairshare:
-            return Self.fairShareOrder(state, now: now)
+        }
+    }
+
+    /// F1's key of a job: `log10(r)·n + 870·log10(s)`.
+    static func f1Key(_ j: Job) -> Double { f1Key(estimate: j.estimate, submit: j.submit, cpus: j.request.cpus) }
+
+    static func f1Key(estimate: Micros, submit: Instant, cpus: Int) -> Double {
+        let r = max(Double(estimate) / Double(Time.second), 1)
+        let s = max(Double(submit) / Double(Time.second), 1)
+        return log10(r) * Double(cpus) + 870 * log10(s)
+    }
+
+    /// Whether job `a` comes before job `b` in this order (SJF, priority, F1; FCFS by seq): the
+    /// comparison `sortedIndices` sorts by.
+    func precedes(_ a: Job, _ b: Job) -> Bool {
+        switch self {
+        case .sjf: (a.estimate, a.seq) < (b.estimate, b.seq)
+        case .priority: (-a.priority, a.seq) < (-b.priority, b.seq)
+        case .f1: (Self.f1Key(a), a.seq) < (Self.f1Key(b), b.seq)
+        case .fcfs, .fairshare: a.seq < b.seq
         }
     }
 
@@ -320,11 +340,15 @@ public enum QueueOrdering: Sequence, Sendable {
     /// Positions by (group of the job's user, seq), found lazily: the queue is scanned once per
     /// group reached, so a pass that stops early pays for the positions it looked at.
     case byGroup(GroupScan)
+    /// Positions by a per-job key (SJF, priority, F1): the first found by one scan, the rest
+    /// sorted only when asked for.
+    case keyed(KeyScan)
 
     public struct Iterator: IteratorProtocol {
         var base: QueueOrdering
         var k = 0
         var group = 0
+        var rest: [Int] = []
         public mutating func next() -> Int? {
             switch base {
             case .natural(let n):
@@ -346,6 +370,42 @@ public enum QueueOrdering: Sequence, Sendable {
                     k = 0
                 }
                 return nil
+            case .keyed(let scan):
+                let q = scan.queue
+                if k == 0 {
+                    guard !q.isEmpty else { return nil }
+                    k = 1
+                    var best = 0
+                    // Each job's key read once (fields only, no copy of the job), the best kept.
+                    switch scan.order {
+                    case .sjf:
+                        var key = (q[0].estimate, q[0].seq)
+                        for i in 1..<q.count {
+                            let x = (q[i].estimate, q[i].seq)
+                            if x < key { key = x; best = i }
+                        }
+                    case .priority:
+                        var key = (-q[0].priority, q[0].seq)
+                        for i in 1..<q.count {
+                            let x = (-q[i].priority, q[i].seq)
+                            if x < key { key = x; best = i }
+                        }
+                    case .f1:
+                        var key = (QueueOrder.f1Key(estimate: q[0].estimate, submit: q[0].submit, cpus: q[0].request.cpus), q[0].seq)
+                        for i in 1..<q.count {
+                            let x = (QueueOrder.f1Key(estimate: q[i].estimate, submit: q[i].submit, cpus: q[i].request.cpus), q[i].seq)
+                            if x < key { key = x; best = i }
+                        }
+                    case .fcfs, .fairshare:
+                        break
+                    }
+                    return best
+                }
+                // A second position is asked for: the full order, whose first is the one above.
+                if k == 1 { rest = scan.order.sortedIndices(q) }
+                guard k < rest.count else { return nil }
+                k += 1
+                return rest[k - 1]
             }
         }
     }
@@ -357,8 +417,15 @@ public enum QueueOrdering: Sequence, Sendable {
         case .natural(let n): n
         case .sorted(let a): a.count
         case .byGroup(let scan): scan.queue.count
+        case .keyed(let scan): scan.queue.count
         }
     }
+}
+
+/// The state of a lazy order by a per-job key (`QueueOrdering.keyed`).
+public struct KeyScan: Sendable {
+    let queue: Deque<Job>
+    let order: QueueOrder
 }
 
 /// The state of a lazy fair-share order (`QueueOrdering.byGroup`): the queue, each queued

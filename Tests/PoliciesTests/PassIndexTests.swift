@@ -98,4 +98,47 @@ struct PassIndexTests {
             #expect(results[0].1 == results[1].1)
         }
     }
+
+    @Test("SJF, priority and F1 read lazily give the sorted order: the first by a scan, ties by seq")
+    func keyedOrdersLazily() throws {
+        var rng = SplitMix64(seed: 33)
+        var scratch = OrderScratch()
+        for trial in 0..<40 {
+            var s = ClusterState()
+            s.nodeJoined(NodeSpec(name: "n", capacity: Resources(cpus: 1_000)), now: 0)
+            let n = trial % 7 == 0 ? 1 + trial % 3 : 30 + Int(rng.next() % 90)
+            var cpus: [Int] = []
+            for j in 0..<n {
+                cpus.append(1 + Int(rng.next() % 4))
+                // Few distinct estimates, priorities and submit times, so keys tie often.
+                // Every fifth trial all at priority 0 (the queue's own order).
+                s.submit(Job(id: j, submit: Int64(rng.next() % 4) * 1_000_000_000,
+                             request: ResourceRequest(cpus: cpus[j], spread: true),
+                             estimate: Int64(1 + rng.next() % 5) * 60_000_000,
+                             priority: trial % 5 == 0 ? 0 : Int(rng.next() % 3) - 1), now: 0)
+            }
+            // Some jobs leave from the middle of the queue, as backfilled jobs do.
+            for j in stride(from: 1, to: n, by: 5) {
+                try s.start(j, on: Allocation([Slice(node: 0, resources: Resources(cpus: cpus[j]))]), now: 0)
+            }
+            #expect(s.queuedWithPriority == s.queue.filter { $0.priority != 0 }.count)
+            for order in [QueueOrder.sjf, .priority, .f1] {
+                let sorted = order.arrange(s, now: 0)
+                let want = Array(sorted)
+                let q = s.queue
+                // The definition: the stable sort of the queue by `precedes`.
+                #expect(want == q.indices.sorted { order.precedes(q[$0], q[$1]) })
+                let lazy = order.arrange(s, now: 0, reusing: &scratch, prefix: true)
+                if order == .priority && s.queuedWithPriority == 0 {
+                    // Every priority 0: the queue's own order, not a scan.
+                    guard case .natural = lazy else { Issue.record("all-zero priorities did not take the queue order"); continue }
+                } else {
+                    guard case .keyed = lazy else { Issue.record("\(order) did not take the lazy scan"); continue }
+                }
+                #expect(Array(lazy) == want)
+                #expect(Array(lazy.prefix(1)) == Array(want.prefix(1)))
+                #expect(Array(lazy.prefix(2)) == Array(want.prefix(2)))
+            }
+        }
+    }
 }
