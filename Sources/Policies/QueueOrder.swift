@@ -84,25 +84,6 @@ public enum QueueOrder: String, Sendable, CaseIterable, Codable {
         return log10(r) * Double(cpus) + 870 * log10(s)
     }
 
-    /// Whether job `a` comes before job `b` in this order (SJF, priority, F1; FCFS by seq): the
-    /// comparison `sortedIndices` sorts by.
-    func precedes(_ a: Job, _ b: Job) -> Bool {
-        switch self {
-        case .sjf: (a.estimate, a.seq) < (b.estimate, b.seq)
-        case .priority: (-a.priority, a.seq) < (-b.priority, b.seq)
-        case .f1: (Self.f1Key(a), a.seq) < (Self.f1Key(b), b.seq)
-        case .fcfs, .fairshare: a.seq < b.seq
-        }
-    }
-
-    /// The fair-share order of `fairShareOrder(_:now:)` written into `scratch.order`, when user
-    /// ids are small (always in the simulator); false (nothing written) otherwise.
-    static func denseFairShareOrder(_ state: ClusterState, now: Instant, into s: inout OrderScratch) -> Bool {
-        guard rankQueuedUsers(state, now: now, into: &s) else { return false }
-        placeByRank(state.queue, &s)
-        return true
-    }
-
     /// The groups of the fair-share order, when user ids are small: `s.rank[user]` for every
     /// queued user is its group (users with exactly equal factors share one, groups by
     /// descending factor) and `s.groups` their number. The same factors as

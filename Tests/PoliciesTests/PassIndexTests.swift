@@ -126,8 +126,13 @@ struct PassIndexTests {
                 let sorted = order.arrange(s, now: 0)
                 let want = Array(sorted)
                 let q = s.queue
-                // The definition: the stable sort of the queue by `precedes`.
-                #expect(want == q.indices.sorted { order.precedes(q[$0], q[$1]) })
+                // The definition: the queue sorted by (key, seq).
+                let key: (Job) -> Double = switch order {
+                case .sjf: { Double($0.estimate) }
+                case .priority: { Double(-$0.priority) }
+                default: QueueOrder.f1Key
+                }
+                #expect(want == q.indices.sorted { (key(q[$0]), q[$0].seq) < (key(q[$1]), q[$1].seq) })
                 let lazy = order.arrange(s, now: 0, reusing: &scratch, prefix: true)
                 if order == .priority && s.queuedWithPriority == 0 {
                     // Every priority 0: the queue's own order, not a scan.
