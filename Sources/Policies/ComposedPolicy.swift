@@ -99,7 +99,7 @@ public struct ComposedPolicy: SchedulingPolicy {
             let job = state.queue[i]
             if let r = ctx.gate(job, state) { ctx.pend(job, r); continue }
             if let b = blocker {
-                if !ctx.explain { return }
+                // Only an explaining pass has a blocker (one that does not returns at it).
                 ctx.pend(job, .priority(blockedBy: b))
                 continue
             }

@@ -120,24 +120,15 @@ public enum QueueOrder: String, Sendable, CaseIterable, Codable {
         var totalUsage = 0.0, totalShares = 0.0
         for u in s.ids {
             totalUsage += s.value[u]
-            totalShares += shares.isEmpty ? 1 : shares[u] ?? 1
+            totalShares += share(shares, u)
         }
         s.users.removeAll(keepingCapacity: true)
         for u in s.ids where s.mark[u] & 2 != 0 {
-            let share = (shares.isEmpty ? 1 : shares[u] ?? 1) / max(totalShares, 1e-12)
-            let used = totalUsage > 0 ? s.value[u] / totalUsage : 0
-            s.users.append(RankedUser(factor: exp2(-used / max(share, 1e-12)), user: u))
+            s.users.append(RankedUser(factor: factor(usage: s.value[u], share: share(shares, u), totalUsage: totalUsage,
+                                                     totalShares: totalShares), user: u))
         }
         for u in s.ids { s.mark[u] = 0; s.value[u] = 0 }
-        // (−factor, id): ids are unique, so the order is total.
-        s.users.sort { $0.factor != $1.factor ? $0.factor > $1.factor : $0.user < $1.user }
-        var r = -1
-        var last = Double.nan
-        for x in s.users {
-            if r < 0 || x.factor != last { r += 1; last = x.factor }
-            s.rank[x.user] = r
-        }
-        s.groups = r + 1
+        s.groups = rank(&s.users) { s.rank[$0] = $1 }
         return true
     }
 
@@ -170,48 +161,46 @@ public enum QueueOrder: String, Sendable, CaseIterable, Codable {
     /// Queue indices by (−factor of the job's user, seq) without sorting the queue: a user's
     /// jobs share one factor and the queue is in seq order, so the order is a stable counting
     /// sort of the queue by the rank of its user's factor (users with exactly equal factors share
-    /// a rank, so their jobs stay merged by seq). O(q + u log u), one array, no hashing per job
-    /// when user ids are small (always in the simulator, where they index the workload's users).
+    /// a rank, so their jobs stay merged by seq). O(q + u log u), hashing each job's user: the
+    /// path for user ids too large or negative for `rankQueuedUsers`' tables.
     static func fairShareOrder(_ state: ClusterState, factor: [UserID: Double]) -> [Int] {
-        fairShareOrder(state) { factor[$0] ?? 1 }
+        var users = state.queuedPerUser.keys.map { RankedUser(factor: factor[$0] ?? 1, user: $0) }
+        var rankOf: [UserID: Int] = [:]
+        let groups = rank(&users) { rankOf[$0] = $1 }
+        return countingSort(state, groups: groups) { rankOf[$0]! }
     }
 
-    /// The fair-share order at `now` (what `arrange` uses): the factors of `fairShareFactors`,
-    /// read from an array indexed by user when ids are small.
+    /// The fair-share order at `now` by the factors of `fairShareFactors`.
     static func fairShareOrder(_ state: ClusterState, now: Instant) -> [Int] {
-        let t = fairShareTable(state, now: now)
-        guard let (lo, hi) = smallRange(t.users), lo >= 0 else { return fairShareOrder(state, factor: t.byUser) }
-        var dense = [Double](repeating: 1, count: hi + 1)
-        for (u, f) in zip(t.users, t.factors) { dense[u] = f }
-        return fairShareOrder(state) { dense[$0] }
+        fairShareOrder(state, factor: fairShareTable(state, now: now).byUser)
     }
 
-    /// Queued users ranked by descending factor, then id (equal factors share a rank), and the
-    /// queue counting-sorted by its users' ranks; the rank per job is read from an array when
-    /// user ids are small, so no job is hashed.
-    private static func fairShareOrder(_ state: ClusterState, _ factor: (UserID) -> Double) -> [Int] {
-        let users = state.queuedPerUser.keys.sorted { a, b in
-            let fa = factor(a), fb = factor(b)
-            return fa != fb ? fa > fb : a < b
-        }
-        var ranks: [Int] = []
-        ranks.reserveCapacity(users.count)
+    /// Sorts users by (−factor, id) and gives each its group: users with exactly equal factors
+    /// share one, groups numbered from 0 by descending factor. Returns the number of groups.
+    private static func rank(_ users: inout [RankedUser], _ set: (UserID, Int) -> Void) -> Int {
+        // Ids are unique, so the order is total.
+        users.sort { $0.factor != $1.factor ? $0.factor > $1.factor : $0.user < $1.user }
         var r = -1
         var last = Double.nan
-        for u in users {
-            let f = factor(u)
-            if r < 0 || f != last { r += 1; last = f }
-            ranks.append(r)
+        for x in users {
+            if r < 0 || x.factor != last { r += 1; last = x.factor }
+            set(x.user, r)
         }
-        let groups = r + 1
-        if let (lo, hi) = smallRange(users), lo >= 0 {
-            var rankOf = [Int](repeating: 0, count: hi + 1)
-            for (u, r) in zip(users, ranks) { rankOf[u] = r }
-            return countingSort(state, groups: groups) { rankOf[$0] }
-        }
-        var rankOf: [UserID: Int] = [:]
-        for (u, r) in zip(users, ranks) { rankOf[u] = r }
-        return countingSort(state, groups: groups) { rankOf[$0]! }
+        return r + 1
+    }
+
+    /// A user's share (1 when none is set).
+    @inline(__always)
+    private static func share(_ shares: [UserID: Double], _ u: UserID) -> Double {
+        shares.isEmpty ? 1 : shares[u] ?? 1
+    }
+
+    /// Slurm's factor `2^(−(u/Σu)/(s/Σs))` of one user from its usage and share and the totals.
+    @inline(__always)
+    private static func factor(usage: Double, share: Double, totalUsage: Double, totalShares: Double) -> Double {
+        let share = share / max(totalShares, 1e-12)
+        let used = totalUsage > 0 ? usage / totalUsage : 0
+        return exp2(-used / max(share, 1e-12))
     }
 
     /// Queue indices stably sorted by `group(user)` in 0..<groups. O(q + groups).
@@ -267,14 +256,13 @@ public enum QueueOrder: String, Sendable, CaseIterable, Codable {
         var totalUsage = 0.0, totalShares = 0.0
         for (k, u) in ordered.enumerated() {
             totalUsage += usage[k]
-            totalShares += state.shares.isEmpty ? 1 : state.shares[u] ?? 1
+            totalShares += share(state.shares, u)
         }
         var factors: [Double] = []
         factors.reserveCapacity(ordered.count)
         for (k, u) in ordered.enumerated() {
-            let share = (state.shares.isEmpty ? 1 : state.shares[u] ?? 1) / max(totalShares, 1e-12)
-            let used = totalUsage > 0 ? usage[k] / totalUsage : 0
-            factors.append(exp2(-used / max(share, 1e-12)))
+            factors.append(factor(usage: usage[k], share: share(state.shares, u), totalUsage: totalUsage,
+                                  totalShares: totalShares))
         }
         return FairShareTable(users: ordered, factors: factors)
     }
@@ -329,7 +317,19 @@ public enum QueueOrdering: Sequence, Sendable {
         var base: QueueOrdering
         var k = 0
         var group = 0
-        var rest: [Int] = []
+
+        /// The position in 0..<n with the smallest (key, seq): unique, as seqs are.
+        @inline(__always)
+        static func first<K: Comparable>(_ n: Int, _ key: (Int) -> (K, Int)) -> Int {
+            var best = 0
+            var bestKey = key(0)
+            for i in 1..<n {
+                let x = key(i)
+                if x < bestKey { bestKey = x; best = i }
+            }
+            return best
+        }
+
         public mutating func next() -> Int? {
             switch base {
             case .natural(let n):
@@ -356,37 +356,20 @@ public enum QueueOrdering: Sequence, Sendable {
                 if k == 0 {
                     guard !q.isEmpty else { return nil }
                     k = 1
-                    var best = 0
-                    // Each job's key read once (fields only, no copy of the job), the best kept.
+                    // Each job's key read once (fields only, no copy of the job), ties by seq.
                     switch scan.order {
-                    case .sjf:
-                        var key = (q[0].estimate, q[0].seq)
-                        for i in 1..<q.count {
-                            let x = (q[i].estimate, q[i].seq)
-                            if x < key { key = x; best = i }
-                        }
-                    case .priority:
-                        var key = (-q[0].priority, q[0].seq)
-                        for i in 1..<q.count {
-                            let x = (-q[i].priority, q[i].seq)
-                            if x < key { key = x; best = i }
-                        }
+                    case .sjf: return Self.first(q.count) { (q[$0].estimate, q[$0].seq) }
+                    case .priority: return Self.first(q.count) { (-q[$0].priority, q[$0].seq) }
                     case .f1:
-                        var key = (QueueOrder.f1Key(estimate: q[0].estimate, submit: q[0].submit, cpus: q[0].request.cpus), q[0].seq)
-                        for i in 1..<q.count {
-                            let x = (QueueOrder.f1Key(estimate: q[i].estimate, submit: q[i].submit, cpus: q[i].request.cpus), q[i].seq)
-                            if x < key { key = x; best = i }
+                        return Self.first(q.count) {
+                            (QueueOrder.f1Key(estimate: q[$0].estimate, submit: q[$0].submit, cpus: q[$0].request.cpus), q[$0].seq)
                         }
-                    case .fcfs, .fairshare:
-                        break
+                    case .fcfs, .fairshare: return 0
                     }
-                    return best
                 }
                 // A second position is asked for: the full order, whose first is the one above.
-                if k == 1 { rest = scan.order.sortedIndices(q) }
-                guard k < rest.count else { return nil }
-                k += 1
-                return rest[k - 1]
+                base = .sorted(scan.order.sortedIndices(q))
+                return next()
             }
         }
     }
