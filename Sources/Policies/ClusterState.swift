@@ -29,6 +29,10 @@ public struct ClusterState: Sendable {
     public private(set) var nodes: [NodeState] = []
     /// Queued jobs in submission order.
     public private(set) var queue: Deque<Job> = []
+    /// `queueKeys[i]` is what a pass tests of `queue[i]` before it reads the job itself (size,
+    /// estimate, pooled), 24 bytes a job instead of a whole `Job`: a backfilling scan over a
+    /// long queue reads these.
+    public private(set) var queueKeys: Deque<QueueKey> = []
     public private(set) var running: [JobID: RunningJob] = [:]
     public private(set) var usage: UsageLedger
     /// Fair-share entitlement per user (any positive scale; missing users get 1).
@@ -74,6 +78,9 @@ public struct ClusterState: Sendable {
     private(set) var releaseOrder = ReleaseOrder()
     /// Nodes with `freeByNode[i].cpus > 0`, whatever their status (views start from it).
     public private(set) var nodesWithFreeCPUs = NodeBits()
+    /// Queued jobs by processor count (`QueueSizes`): the smallest request in the queue in O(1),
+    /// so a pass in which no queued job fits what is free is known before it is run.
+    public private(set) var queuedSizes = QueueSizes()
 
     public init(halfLife: Micros? = 7 * Time.day, shares: [UserID: Double] = [:]) {
         self.usage = UsageLedger(halfLife: halfLife)
@@ -164,13 +171,16 @@ public struct ClusterState: Sendable {
         if !job.dependencies.isEmpty { queuedWithDependencies += 1 }
         if job.priority != 0 { queuedWithPriority += 1 }
         if !job.request.isPooled { queuedNotPooled += 1 }
+        queuedSizes.insert(job.request.cpus)
         queuedPerUser[job.user, default: 0] += 1
         if let last = queue.last, last.seq > job.seq {
             let i = queue.firstIndex { $0.seq > job.seq } ?? queue.endIndex
             queue.insert(job, at: i)
+            queueKeys.insert(QueueKey(job), at: i)
             queueShape &+= 1
         } else {
             queue.append(job)
+            queueKeys.append(QueueKey(job))
         }
     }
 
@@ -200,6 +210,7 @@ public struct ClusterState: Sendable {
             guard s.resources.fits(in: nodes[s.node].free) else { throw .allocationDoesNotFit(id, s.node) }
         }
         let job = queue.remove(at: qi)
+        queueKeys.remove(at: qi)
         left(job)
         place(RunningJob(job: job, allocation: allocation, start: now), now: now)
     }
@@ -248,6 +259,26 @@ public struct ClusterState: Sendable {
         if isPrefix {
             for (k, d) in decisions.enumerated() { out.append(RunningJob(job: queue[k], allocation: d.allocation, start: now)) }
             queue.removeFirst(decisions.count)
+            queueKeys.removeFirst(decisions.count)
+        } else if decisions.allSatisfy({ $0.queueIndex >= 0 && $0.queueIndex < queue.count && queue[$0.queueIndex].id == $0.job }) {
+            // The policy said where each job stands (`StartDecision.queueIndex`) and every
+            // hint holds: no search. O(k log k + k × queue moves).
+            if decisions.count == 1 {
+                let p = decisions[0].queueIndex
+                out.append(RunningJob(job: queue.remove(at: p), allocation: decisions[0].allocation, start: now))
+                queueKeys.remove(at: p)
+            } else {
+                let pos = decisions.map(\.queueIndex).sorted(by: >)
+                for k in 1..<pos.count where pos[k] == pos[k - 1] {
+                    undo()
+                    throw .duplicateJob(decisions[0].job)
+                }
+                for d in decisions { out.append(RunningJob(job: queue[d.queueIndex], allocation: d.allocation, start: now)) }
+                for p in pos {
+                    queue.remove(at: p)
+                    queueKeys.remove(at: p)
+                }
+            }
         } else if decisions.count <= 16 {
             // A few starts (a backfilling pass): find their positions in one scan that stops
             // when all are found, comparing ids directly (no hashing of every queued job),
@@ -275,7 +306,10 @@ public struct ClusterState: Sendable {
                 throw .unknownJob(decisions[d].job)
             }
             for (d, p) in zip(decisions, pos) { out.append(RunningJob(job: queue[p], allocation: d.allocation, start: now)) }
-            for p in pos.sorted(by: >) { queue.remove(at: p) }
+            for p in pos.sorted(by: >) {
+                queue.remove(at: p)
+                queueKeys.remove(at: p)
+            }
         } else {
             let ids = Set(decisions.map(\.job))
             guard ids.count == decisions.count else { undo(); throw .duplicateJob(decisions[0].job) }
@@ -286,6 +320,7 @@ public struct ClusterState: Sendable {
                 throw .unknownJob(decisions.first { found[$0.job] == nil }!.job)
             }
             queue.removeAll { ids.contains($0.id) }
+            queueKeys = Deque(queue.lazy.map(QueueKey.init))
             for d in decisions { out.append(RunningJob(job: found[d.job]!, allocation: d.allocation, start: now)) }
         }
         for r in out {
@@ -300,6 +335,7 @@ public struct ClusterState: Sendable {
         version &+= 1
         if let i = queue.firstIndex(where: { $0.id == job.id }) {
             left(queue.remove(at: i))
+            queueKeys.remove(at: i)
         }
         place(RunningJob(job: job, allocation: allocation, start: start), now: now)
     }
@@ -310,6 +346,7 @@ public struct ClusterState: Sendable {
         if !job.dependencies.isEmpty { queuedWithDependencies -= 1 }
         if job.priority != 0 { queuedWithPriority -= 1 }
         if !job.request.isPooled { queuedNotPooled -= 1 }
+        queuedSizes.remove(job.request.cpus)
         Self.decrement(&queuedPerUser, job.user)
     }
 
@@ -382,6 +419,7 @@ public struct ClusterState: Sendable {
         guard let i = queue.firstIndex(where: { $0.id == id }) else { return nil }
         if keepAllOutcomes || watched.contains(id) { outcomes[id] = status }
         let job = queue.remove(at: i)
+        queueKeys.remove(at: i)
         left(job)
         return job
     }

@@ -391,7 +391,7 @@ extension ComposedPolicy {
             let a = alloc.slices.isEmpty ? placement.choose(job.request, in: ctx.view, nodes: nodes) : alloc
             guard let a else { ctx.pend(job, .resources); return nil }
             profile.reserve(at: 0, duration: job.estimate, allocation: a, request: job.request)
-            ctx.start(job, a, placement: &placement)
+            ctx.start(job, at: position, a, placement: &placement)
             started.append(position)
             return ctx.now
         }

@@ -22,17 +22,18 @@ extension ComposedPolicy {
                 // Nothing more can start; a job larger than what is free cannot backfill; and a
                 // pooled job that ends after the shadow time and would take what a pooled head
                 // needs is refused below without side effects, so skip it before copying it.
-                if ctx.view.totalCPUs == 0 { return }
-                let c = state.queue[i].request.cpus
-                if c > ctx.view.totalCPUs { continue }
-                if headPooled && projectedCPUs - c < headCPUs && shadow != .max
-                    && ctx.now + state.queue[i].estimate > shadow && state.queue[i].request.isPooled { continue }
+                // (No queued job, started ones included, asks at most what is free: none fits.)
+                if ctx.view.totalCPUs == 0 || state.queuedSizes.smallest > ctx.view.totalCPUs { return }
+                let key = state.queueKeys[i]
+                if key.cpus > ctx.view.totalCPUs { continue }
+                if headPooled && projectedCPUs - key.cpus < headCPUs && shadow != .max
+                    && ctx.now + key.estimate > shadow && key.pooled { continue }
             }
             let job = state.queue[i]
             if let r = ctx.gate(job, state) { ctx.pend(job, r); continue }
             guard let hid = headID else {
                 if let a = placement.choose(job.request, in: ctx.view, nodes: nodes) {
-                    ctx.start(job, a, placement: &placement)
+                    ctx.start(job, at: i, a, placement: &placement)
                     continue
                 }
                 let r = ctx.whyNot(job, state)
@@ -51,7 +52,7 @@ extension ComposedPolicy {
                 if shadow != .max { ctx.pass.reservations.append((job.id, shadow)) }
                 // With nothing free no later job can start (the check at the top of the loop,
                 // made here so that a lazy order is not read further).
-                if !ctx.explain && ctx.view.totalCPUs == 0 { return }
+                if !ctx.explain && (ctx.view.totalCPUs == 0 || state.queuedSizes.smallest > ctx.view.totalCPUs) { return }
                 continue
             }
             let endsInTime = shadow == .max || ctx.now + job.estimate <= shadow
@@ -65,21 +66,21 @@ extension ComposedPolicy {
                 continue
             }
             if endsInTime {
-                ctx.start(job, a, placement: &placement)
+                ctx.start(job, at: i, a, placement: &placement)
             } else if headPooled {
                 // `a` lies on accepting nodes only, so taking it lowers the projected count by
                 // its whole size (what `projected.take(a)` did, without copying the view).
                 let c = a.total.cpus
                 if projectedCPUs - c >= headCPUs {
                     projectedCPUs -= c
-                    ctx.start(job, a, placement: &placement)
+                    ctx.start(job, at: i, a, placement: &placement)
                 } else {
                     ctx.pend(job, .priority(blockedBy: hid))
                 }
             } else {
                 projected.take(a)
                 if placement.fits(headRequest, in: projected, nodes: nodes) {
-                    ctx.start(job, a, placement: &placement)
+                    ctx.start(job, at: i, a, placement: &placement)
                 } else {
                     projected.give(a)
                     ctx.pend(job, .priority(blockedBy: hid))

@@ -76,6 +76,7 @@ public struct ComposedPolicy: SchedulingPolicy {
     public var decidesPooledJobsByCount: Bool { true }
 
     public mutating func schedule(_ state: ClusterState, now: Instant, explain: Bool) -> SchedulePass {
+        if !explain && startsNothing(state) { return SchedulePass() }
         var ctx = PassContext(state, now: now, explain: explain, userCap: options.userCap)
         guard !state.queue.isEmpty else { plan = []; planNodes = [:]; kept = nil; return ctx.pass }
         // A strict pass stops at its first blocked job, and EASY with nothing free at its head:
@@ -92,6 +93,21 @@ public struct ComposedPolicy: SchedulingPolicy {
         return ctx.pass
     }
 
+    /// Whether a pass that does not explain would decide nothing, known in O(1) without running
+    /// it: no queued job asks at most the processors free on up nodes (what accepting nodes
+    /// offer is at most that), or, in a strict pass in the queue's own order, the first job is
+    /// a pooled job that could run here but does not fit now (it blocks every job behind it).
+    /// Not for conservative backfilling, whose plan moves with every pass, nor while jobs with
+    /// dependencies wait (a pass removes those whose dependency failed).
+    func startsNothing(_ state: ClusterState) -> Bool {
+        guard backfill != .conservative, state.queuedWithDependencies == 0, let head = state.queueKeys.first else { return false }
+        let free = state.freeCPUsOnUpNodes
+        if state.queuedSizes.smallest > free { return true }
+        guard backfill == .none, options.userCap == nil,
+              order == .fcfs || (order == .priority && state.queuedWithPriority == 0) else { return false }
+        return head.pooled && head.cpus > free && head.cpus <= state.liveCapacityCPUs
+    }
+
     private mutating func strict(_ ordered: QueueOrdering, _ state: ClusterState, _ ctx: inout PassContext) {
         var blocker: JobID?
         for i in ordered {
@@ -104,7 +120,7 @@ public struct ComposedPolicy: SchedulingPolicy {
                 continue
             }
             if let a = placement.choose(job.request, in: ctx.view, nodes: state.nodes) {
-                ctx.start(job, a, placement: &placement)
+                ctx.start(job, at: i, a, placement: &placement)
             } else {
                 let r = ctx.whyNot(job, state)
                 ctx.pend(job, r)
@@ -120,13 +136,13 @@ public struct ComposedPolicy: SchedulingPolicy {
     private mutating func greedy(_ ordered: QueueOrdering, _ state: ClusterState, _ ctx: inout PassContext) {
         for i in ordered {
             if !ctx.explain {
-                if ctx.view.totalCPUs == 0 { return }
-                if state.queue[i].request.cpus > ctx.view.totalCPUs { continue }
+                if ctx.view.totalCPUs == 0 || state.queuedSizes.smallest > ctx.view.totalCPUs { return }
+                if state.queueKeys[i].cpus > ctx.view.totalCPUs { continue }
             }
             let job = state.queue[i]
             if let r = ctx.gate(job, state) { ctx.pend(job, r); continue }
             if let a = placement.choose(job.request, in: ctx.view, nodes: state.nodes) {
-                ctx.start(job, a, placement: &placement)
+                ctx.start(job, at: i, a, placement: &placement)
             } else {
                 ctx.pend(job, ctx.whyNot(job, state))
             }

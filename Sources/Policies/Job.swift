@@ -77,3 +77,18 @@ public enum JobStatus: String, Sendable, Hashable, Codable {
     /// Killed at its estimate / timeout.
     case timeout
 }
+
+/// What a scheduling pass tests of a queued job before it reads the job itself
+/// (`ClusterState.queueKeys`).
+public struct QueueKey: Sendable, Hashable {
+    public var cpus: Int
+    public var estimate: Micros
+    /// `request.isPooled`.
+    public var pooled: Bool
+
+    @inlinable public init(_ job: Job) {
+        cpus = job.request.cpus
+        estimate = job.estimate
+        pooled = job.request.isPooled
+    }
+}

@@ -41,7 +41,7 @@ package struct PassContext {
     /// not explain passes over it before copying it. With no node up, every job that needs a
     /// processor is such a job, and a pass is a walk over indices.
     @inline(__always) package func passOver(_ i: Int, _ state: ClusterState) -> Bool {
-        !explain && state.queue[i].request.cpus > state.liveCapacityCPUs
+        !explain && state.queueKeys[i].cpus > state.liveCapacityCPUs
     }
 
     /// Why a job that does not fit now waits: never, hours, or resources.
@@ -61,11 +61,12 @@ package struct PassContext {
         if explain { pass.pending.append((job.id, reason)) }
     }
 
-    package mutating func start(_ job: Job, _ allocation: Allocation, placement: inout Placement) {
+    /// Starts queued job `job`, which stands at `index` in the state's queue.
+    package mutating func start(_ job: Job, at index: Int, _ allocation: Allocation, placement: inout Placement) {
         view.take(allocation)
         placement.commit(allocation)
         if userCap != nil { perUser[job.user, default: 0] += 1 }
-        pass.starts.append(StartDecision(job: job.id, allocation: allocation))
+        pass.starts.append(StartDecision(job: job.id, allocation: allocation, queueIndex: index))
         if recordsStarts {
             started.append(Release(end: now + job.estimate, seq: job.seq, job: job.id, cpus: allocation.total.cpus,
                                    allocation: allocation))

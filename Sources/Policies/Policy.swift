@@ -51,11 +51,23 @@ public enum PendingReason: Hashable, Sendable, CustomStringConvertible {
 public struct StartDecision: Sendable, Hashable {
     public var job: JobID
     public var allocation: Allocation
+    /// Where the job stood in the queue of the state the pass read, or −1 when not given. A
+    /// hint: `ClusterState.startAll` uses it only if the job is still there, and finds the
+    /// job itself otherwise. Not part of the decision's identity (`==`, hashing).
+    public var queueIndex: Int
 
     /// Policies outside this module (a researcher's own) build their decisions too.
-    public init(job: JobID, allocation: Allocation) {
+    public init(job: JobID, allocation: Allocation, queueIndex: Int = -1) {
         self.job = job
         self.allocation = allocation
+        self.queueIndex = queueIndex
+    }
+
+    public static func == (a: StartDecision, b: StartDecision) -> Bool { a.job == b.job && a.allocation == b.allocation }
+
+    public func hash(into h: inout Hasher) {
+        h.combine(job)
+        h.combine(allocation)
     }
 }
 
