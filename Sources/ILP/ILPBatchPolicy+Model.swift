@@ -253,7 +253,7 @@ struct ILPBatchModel {
             switch entry.kind {
             case .single:
                 if let k = entry.columns.indices.first(where: { x[entry.columns[$0]] > 0.5 }) {
-                    out.append((e, Allocation([Slice(node: entry.nodes[k], resources: r.resources)])))
+                    out.append((e, Allocation(one: Slice(node: entry.nodes[k], resources: r.resources))))
                 }
             case .pooled:
                 if x[entry.columns[0]] > 0.5 { out.append((e, nil)) }

@@ -232,7 +232,7 @@ public struct ILPBatchPolicy: SchedulingPolicy {
     }
 
     /// Dependencies and the user cap, with `perUser` as the running count per user.
-    func blocked(_ job: Job, _ state: ClusterState, _ perUser: [UserID: Int]) -> PendingReason? {
+    func blocked(_ job: Job, _ state: ClusterState, _ perUser: UserCounts) -> PendingReason? {
         if !job.dependencies.isEmpty, let r = state.dependencyBlock(job) { return r }
         if let cap = policyOptions.userCap, perUser[job.user, default: 0] >= cap { return .userCap(cap) }
         return nil

@@ -9,11 +9,45 @@ public struct Slice: Hashable, Sendable {
     }
 }
 
+/// The slices of an allocation, in node order. One slice (a job on one node, or on the pool
+/// node) is held inline, so most starts allocate nothing for it and copying it retains nothing;
+/// more are held in an array.
+public struct Slices: RandomAccessCollection, Hashable, Sendable, ExpressibleByArrayLiteral {
+    @usableFromInline enum Storage: Hashable, Sendable {
+        case one(Slice)
+        /// Zero or at least two slices.
+        case many([Slice])
+    }
+    @usableFromInline var storage: Storage
+
+    @inlinable public init(_ slices: [Slice]) { storage = slices.count == 1 ? .one(slices[0]) : .many(slices) }
+    @inlinable public init(one slice: Slice) { storage = .one(slice) }
+    public init(arrayLiteral slices: Slice...) { self.init(slices) }
+
+    @inlinable public var startIndex: Int { 0 }
+    @inlinable public var endIndex: Int {
+        switch storage {
+        case .one: 1
+        case .many(let a): a.count
+        }
+    }
+    @inlinable public subscript(i: Int) -> Slice {
+        switch storage {
+        case .one(let s):
+            precondition(i == 0, "slice index out of range")
+            return s
+        case .many(let a): return a[i]
+        }
+    }
+}
+
 /// Where a running job is: one slice per node it uses, in node order.
 public struct Allocation: Hashable, Sendable {
-    public var slices: [Slice]
+    public var slices: Slices
 
-    @inlinable public init(_ slices: [Slice]) { self.slices = slices }
+    @inlinable public init(_ slices: [Slice]) { self.slices = Slices(slices) }
+    /// A job on one node.
+    @inlinable public init(one slice: Slice) { self.slices = Slices(one: slice) }
 
     /// Total resources over all slices.
     public var total: Resources { slices.reduce(.zero) { $0 + $1.resources } }

@@ -38,13 +38,13 @@ public struct ClusterState: Sendable {
     /// Fair-share entitlement per user (any positive scale; missing users get 1).
     public var shares: [UserID: Double]
     /// Running jobs per user (for per-user concurrency caps).
-    public private(set) var runningPerUser: [UserID: Int] = [:]
+    public private(set) var runningPerUser = UserCounts()
     /// Outcomes of finished jobs that some job depends on (or of all jobs if `keepAllOutcomes`).
     public private(set) var outcomes: [JobID: JobStatus] = [:]
     public var keepAllOutcomes = false
     private var watched: Set<JobID> = []
     /// Queued jobs per user (for fair-share, without scanning the queue).
-    public private(set) var queuedPerUser: [UserID: Int] = [:]
+    public private(set) var queuedPerUser = UserCounts()
     /// Queued jobs that have dependencies (so passes skip dependency checks when there are none).
     public private(set) var queuedWithDependencies = 0
     /// Queued jobs with a priority other than 0: zero means the priority order is the queue's
@@ -81,6 +81,15 @@ public struct ClusterState: Sendable {
     /// Queued jobs by processor count (`QueueSizes`): the smallest request in the queue in O(1),
     /// so a pass in which no queued job fits what is free is known before it is run.
     public private(set) var queuedSizes = QueueSizes()
+    /// Queued jobs by `seq` with their sizes and estimates (`CandidateIndex`), kept once a
+    /// policy asked for it (`indexCandidates`); nil before, or while the queue spans too many
+    /// sequence numbers.
+    public private(set) var candidates: CandidateIndex?
+    public private(set) var indexesCandidates = false
+    /// Submits since the index was found too wide, and how many to wait for before trying
+    /// again (the queue's length then): rebuilding costs O(queue), so at most O(1) a submit.
+    private var candidateRetry = 0
+    private var candidateRetryAfter = 0
 
     public init(halfLife: Micros? = 7 * Time.day, shares: [UserID: Double] = [:]) {
         self.usage = UsageLedger(halfLife: halfLife)
@@ -182,6 +191,27 @@ public struct ClusterState: Sendable {
             queue.append(job)
             queueKeys.append(QueueKey(job))
         }
+        if indexesCandidates { indexCandidate(job) }
+    }
+
+    /// Keeps `candidates` from now on (a policy that jumps over queued jobs that cannot start).
+    /// O(queue) once.
+    public mutating func indexCandidates() {
+        indexesCandidates = true
+        candidates = CandidateIndex(queue)
+    }
+
+    /// Adds a submitted job (already in the queue) to `candidates`, rebuilding the index when
+    /// its `seq` lies outside the window.
+    private mutating func indexCandidate(_ job: Job) {
+        if candidates?.insert(job) == true { return }
+        if candidates == nil {
+            candidateRetry += 1
+            guard candidateRetry >= candidateRetryAfter else { return }
+        }
+        candidateRetry = 0
+        candidates = CandidateIndex(queue)
+        if candidates == nil { candidateRetryAfter = queue.count }
     }
 
     /// A job that lost its node or lease goes back to the queue at its original position.
@@ -347,7 +377,8 @@ public struct ClusterState: Sendable {
         if job.priority != 0 { queuedWithPriority -= 1 }
         if !job.request.isPooled { queuedNotPooled -= 1 }
         queuedSizes.remove(job.request.cpus)
-        Self.decrement(&queuedPerUser, job.user)
+        candidates?.remove(job)
+        queuedPerUser[job.user, default: 0] -= 1
     }
 
     /// Books a running job. `mirrorTaken`: `freeByNode` already has the allocation subtracted
@@ -380,14 +411,8 @@ public struct ClusterState: Sendable {
             cpus += s.resources.cpus
         }
         releaseOrder.remove(end: r.estimatedEnd, seq: r.job.seq, job: r.job.id)
-        Self.decrement(&runningPerUser, r.job.user)
+        runningPerUser[r.job.user, default: 0] -= 1
         usage.changeRate(of: r.job.user, by: -cpus, at: now)
-    }
-
-    /// Lowers a per-user count by one, dropping the user at zero. One hash lookup.
-    private static func decrement(_ counts: inout [UserID: Int], _ user: UserID) {
-        guard let i = counts.index(forKey: user) else { return }
-        if counts.values[i] > 1 { counts.values[i] -= 1 } else { counts.remove(at: i) }
     }
 
     /// A running job ended. Returns its record. O(slices).

@@ -366,10 +366,10 @@ extension ComposedPolicy {
         out.append(contentsOf: mine[k...])
     }
 
-    /// Position of the queued job with sequence number `seq` (the queue is in seq order).
-    /// O(log q).
-    static func queueIndex(ofSeq seq: Int, in q: Deque<Job>) -> Int? {
-        let i = partitionPoint(0..<q.count) { q[$0].seq < seq }
+    /// Position of the queued job with sequence number `seq` (the queue is in seq order), at
+    /// `lo` or after. O(log q).
+    static func queueIndex(ofSeq seq: Int, in q: Deque<Job>, from lo: Int = 0) -> Int? {
+        let i = partitionPoint(min(lo, q.count)..<q.count) { q[$0].seq < seq }
         return i < q.count && q[i].seq == seq ? i : nil
     }
 

@@ -16,7 +16,29 @@ extension ComposedPolicy {
         var projected = ctx.view
         var projectedCPUs = 0
         let nodes = state.nodes
-        for i in ordered {
+        // In the queue's own order, once the head is known, a pass that does not explain jumps
+        // from one job that the checks below would not pass over to the next
+        // (`CandidateIndex`), instead of reading every job between: the same jobs are
+        // considered, in the same order, with the same values.
+        var index: CandidateIndex?
+        if case .natural = ordered, !ctx.explain { index = state.candidates }
+        var jobs = ordered.makeIterator()
+        var last = -1
+        while true {
+            let i: Int
+            if let index, headID != nil {
+                let limited = headPooled && shadow != .max
+                // (A shadow more than Int64.max after now is beyond every estimate.)
+                let (within, over) = limited ? shadow.subtractingReportingOverflow(ctx.now) : (0, false)
+                guard let seq = index.next(from: state.queue[last].seq + 1, free: ctx.view.totalCPUs, limited: limited,
+                                           spare: projectedCPUs - headCPUs, within: over ? .max : within),
+                      let p = Self.queueIndex(ofSeq: seq, in: state.queue, from: last + 1) else { return }
+                i = p
+            } else {
+                guard let n = jobs.next() else { return }
+                i = n
+            }
+            last = i
             if ctx.passOver(i, state) { continue }
             if headID != nil && !ctx.explain {
                 // Nothing more can start; a job larger than what is free cannot backfill; and a

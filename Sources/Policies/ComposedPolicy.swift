@@ -75,6 +75,10 @@ public struct ComposedPolicy: SchedulingPolicy {
     /// nodes: which nodes a pooled job lands on never changes a start time.
     public var decidesPooledJobsByCount: Bool { true }
 
+    /// EASY in the queue's own order (FCFS, or priority while every job has priority 0) jumps
+    /// between candidates with `ClusterState.candidates`.
+    public var usesCandidateIndex: Bool { backfill == .easy && (order == .fcfs || order == .priority) }
+
     public mutating func schedule(_ state: ClusterState, now: Instant, explain: Bool) -> SchedulePass {
         if !explain && startsNothing(state) { return SchedulePass() }
         var ctx = PassContext(state, now: now, explain: explain, userCap: options.userCap)

@@ -86,6 +86,7 @@ public struct Dispatcher: Sendable {
             return nil
         }
         passes += 1
+        if !state.indexesCandidates && policy.usesCandidateIndex { state.indexCandidates() }
         let decided = policy.schedule(state, now: now, explain: explain)
         var out = AppliedPass(at: now)
         out.solver = decided.solver

@@ -8,7 +8,7 @@ package struct PassContext {
     package let explain: Bool
     package let userCap: Int?
     package var view: CapacityView
-    package var perUser: [UserID: Int]
+    package var perUser: UserCounts
     package var pass = SchedulePass()
     /// Jobs started in this pass as releases (decision order), for projections of future free
     /// resources. No `Job` is copied for it.
@@ -21,7 +21,7 @@ package struct PassContext {
         self.explain = explain
         self.userCap = userCap
         self.view = CapacityView(state, now: now)
-        self.perUser = userCap == nil ? [:] : state.runningPerUser
+        self.perUser = userCap == nil ? UserCounts() : state.runningPerUser
         if state.queuedWithDependencies > 0 {
             for j in state.queue where !j.dependencies.isEmpty {
                 if case .dependencyFailed? = state.dependencyBlock(j) { pass.doomed.append(j.id) }

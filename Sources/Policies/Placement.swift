@@ -53,7 +53,7 @@ public struct Placement: Sendable {
             }
         }
         guard best >= 0 else { return nil }
-        return Allocation([Slice(node: best, resources: need)])
+        return Allocation(one: Slice(node: best, resources: need))
     }
 
     /// Whether `request` fits `view` now: O(1) for pooled jobs, else a full `choose`.
@@ -117,7 +117,7 @@ public struct Placement: Sendable {
             }
         }
         guard best >= 0 else { return nil }
-        return Allocation([Slice(node: best, resources: need)])
+        return Allocation(one: Slice(node: best, resources: need))
     }
 
     /// `chooseSpread` for a job of at least one processor: a node contributes only if it has a
@@ -141,6 +141,10 @@ public struct Placement: Sendable {
                 var next = view.open.next(from: lo, below: hi)
                 while let i = next, remaining > 0 {
                     let u = min(usable(i), remaining)
+                    if u > 0 && u == r.cpus {
+                        // The whole job on the first node that has room: one slice, no array.
+                        return Allocation(one: Slice(node: i, resources: Resources(cpus: u, memoryMB: u * per, gpus: 0)))
+                    }
                     if u > 0 {
                         slices.append(Slice(node: i, resources: Resources(cpus: u, memoryMB: u * per, gpus: 0)))
                         remaining -= u

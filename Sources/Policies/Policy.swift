@@ -123,8 +123,12 @@ public protocol SchedulingPolicy: Sendable {
     /// nodes they lie on: then a workload of pooled jobs gets the same start times on one node
     /// holding all processors (`Simulator` uses that when nothing looks at nodes). Default false.
     var decidesPooledJobsByCount: Bool { get }
+    /// Whether passes read `ClusterState.candidates`; the dispatcher then has the state keep
+    /// it (`ClusterState.indexCandidates`). Default false.
+    var usesCandidateIndex: Bool { get }
 }
 
 extension SchedulingPolicy {
     public var decidesPooledJobsByCount: Bool { false }
+    public var usesCandidateIndex: Bool { false }
 }

@@ -95,8 +95,8 @@ public enum QueueOrder: String, Sendable, CaseIterable, Codable {
     static func rankQueuedUsers(_ state: ClusterState, now: Instant, into s: inout OrderScratch) -> Bool {
         let ledger = state.usage
         var lo = Int.max, hi = Int.min
-        for u in state.queuedPerUser.keys { lo = min(lo, u); hi = max(hi, u) }
-        for u in ledger.entries.keys { lo = min(lo, u); hi = max(hi, u) }
+        state.queuedPerUser.forEachUser { u in lo = min(lo, u); hi = max(hi, u) }
+        ledger.forEachEntry { u, _ in lo = min(lo, u); hi = max(hi, u) }
         guard lo <= hi, lo >= 0, hi < 1 << 20 else { return false }
         if s.mark.count <= hi {
             // Every entry is zero between calls, so the grown tables start zeroed too.
@@ -106,12 +106,12 @@ public enum QueueOrder: String, Sendable, CaseIterable, Codable {
         }
         // Bit 1: the user has usage; bit 2: the user has queued jobs.
         s.ids.removeAll(keepingCapacity: true)
-        for (u, e) in ledger.entries {
+        ledger.forEachEntry { u, e in
             s.ids.append(u)
             s.mark[u] = 1
             s.value[u] = UsageLedger.project(e, to: now, halfLife: ledger.halfLife)
         }
-        for u in state.queuedPerUser.keys {
+        state.queuedPerUser.forEachUser { u in
             if s.mark[u] == 0 { s.ids.append(u) }
             s.mark[u] |= 2
         }
@@ -164,7 +164,7 @@ public enum QueueOrder: String, Sendable, CaseIterable, Codable {
     /// a rank, so their jobs stay merged by seq). O(q + u log u), hashing each job's user: the
     /// path for user ids too large or negative for `rankQueuedUsers`' tables.
     static func fairShareOrder(_ state: ClusterState, factor: [UserID: Double]) -> [Int] {
-        var users = state.queuedPerUser.keys.map { RankedUser(factor: factor[$0] ?? 1, user: $0) }
+        var users = state.queuedPerUser.users.map { RankedUser(factor: factor[$0] ?? 1, user: $0) }
         var rankOf: [UserID: Int] = [:]
         let groups = rank(&users) { rankOf[$0] = $1 }
         return countingSort(state, groups: groups) { rankOf[$0]! }
@@ -239,12 +239,13 @@ public enum QueueOrder: String, Sendable, CaseIterable, Codable {
         var ordered: [UserID] = []
         var usage: [Double] = []
         let ledger = state.usage
-        let keys = Array(state.queuedPerUser.keys) + Array(ledger.entries.keys)
+        var keys = state.queuedPerUser.users
+        ledger.forEachEntry { u, _ in keys.append(u) }
         if let (lo, hi) = smallRange(keys), lo >= 0 {
             var seen = [Bool](repeating: false, count: hi + 1)
             var value = [Double](repeating: 0, count: hi + 1)
             for u in keys { seen[u] = true }
-            for (u, e) in ledger.entries { value[u] = UsageLedger.project(e, to: now, halfLife: ledger.halfLife) }
+            ledger.forEachEntry { u, e in value[u] = UsageLedger.project(e, to: now, halfLife: ledger.halfLife) }
             for u in 0...hi where seen[u] {
                 ordered.append(u)
                 usage.append(value[u])

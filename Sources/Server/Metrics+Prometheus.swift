@@ -105,11 +105,11 @@ extension Coordinator {
         var names: [UserID: String] = [:]
         for (n, id) in userIDs { names[id] = n }
         p.family("deborgen_user_running_jobs", "gauge", "Running jobs per user.")
-        for (u, n) in core.cluster.runningPerUser.sorted(by: { $0.key < $1.key }) where n > 0 {
+        for (u, n) in core.cluster.runningPerUser.nonZero where n > 0 {
             p.sample("deborgen_user_running_jobs", [("user", names[u] ?? "user-\(u)")], Double(n))
         }
         p.family("deborgen_user_queued_jobs", "gauge", "Queued jobs per user.")
-        for (u, n) in core.cluster.queuedPerUser.sorted(by: { $0.key < $1.key }) where n > 0 {
+        for (u, n) in core.cluster.queuedPerUser.nonZero where n > 0 {
             p.sample("deborgen_user_queued_jobs", [("user", names[u] ?? "user-\(u)")], Double(n))
         }
 

@@ -47,15 +47,21 @@ extension Workload {
             let bytes = buf.bindMemory(to: UInt8.self)
             var i = 0
             let n = bytes.count
+            // Room for every job up front (a job line has at least 35 bytes: 18 fields and their
+            // separators), so the array is not regrown, copying every job, as it doubles.
+            // Pages reserved and never written are never touched.
+            jobs.reserveCapacity(n / 35 + 1)
+            @inline(__always) func blank(_ b: UInt8) -> Bool { b == 32 || b == 9 || b == 13 }
             while i < n {
                 lineNo += 1
-                var end = i
-                while end < n && bytes[end] != 10 { end += 1 }
-                defer { i = end + 1 }
                 var s = i
-                while s < end && (bytes[s] == 32 || bytes[s] == 9 || bytes[s] == 13) { s += 1 }
-                if s == end { continue }
+                while s < n && blank(bytes[s]) { s += 1 }
+                if s == n { break }
+                if bytes[s] == 10 { i = s + 1; continue }
                 if bytes[s] == 59 { // ';' header
+                    var end = s
+                    while end < n && bytes[end] != 10 { end += 1 }
+                    i = end + 1
                     let line = String(decoding: UnsafeBufferPointer(rebasing: bytes[s..<end]), as: UTF8.self)
                     let body = line.dropFirst().trimmedASCII()
                     if let colon = body.firstIndex(of: ":") {
@@ -66,29 +72,33 @@ extension Workload {
                     }
                     continue
                 }
-                // 18 numeric fields.
+                // 18 numeric fields, each read as it is scanned (one pass over the line).
                 var count = 0
                 var p = s
-                while p < end {
-                    while p < end && (bytes[p] == 32 || bytes[p] == 9 || bytes[p] == 13) { p += 1 }
-                    if p == end { break }
-                    let start = p
-                    while p < end && !(bytes[p] == 32 || bytes[p] == 9 || bytes[p] == 13) { p += 1 }
+                while true {
+                    while p < n && blank(bytes[p]) { p += 1 }
+                    if p == n || bytes[p] == 10 { break }
                     guard count < 18 else {
                         throw WorkloadError("\(name):\(lineNo): expected 18 fields, found more")
                     }
-                    guard let v = parseNumber(bytes, start, p) else {
+                    let start = p
+                    let (v, stop) = parseNumber(bytes, from: start, below: n)
+                    p = stop
+                    guard let v, p == n || bytes[p] == 10 || blank(bytes[p]) else {
+                        while p < n && bytes[p] != 10 && !blank(bytes[p]) { p += 1 }
                         let tok = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<p]), as: UTF8.self)
                         throw WorkloadError("\(name):\(lineNo): field \(count + 1) is '\(tok)', not a number")
                     }
                     fields[count] = v
                     count += 1
                 }
+                i = p + 1
                 guard count == 18 else {
                     throw WorkloadError("\(name):\(lineNo): expected 18 fields, found \(count)")
                 }
                 // The fields converted below must fit what they become (microseconds, Int).
-                for (k, limit, what) in swfLimits where abs(fields[k]) > limit {
+                for (k, limit) in swfLimitValues where abs(fields[k]) > limit {
+                    let what = swfLimits.first { $0.0 == k }!.2
                     throw WorkloadError("\(name):\(lineNo): field \(k + 1) (\(what)) is \(Report.number(fields[k])); expected at most \(Int64(limit))")
                 }
                 let runtime = fields[3]
@@ -105,7 +115,7 @@ extension Workload {
                                 estimate: max(est, 1), runtime: rt, seq: jobs.count))
             }
         }
-        if Set(jobs.map(\.id)).count != jobs.count {
+        if !jobs.indices.dropFirst().allSatisfy({ jobs[$0 - 1].id < jobs[$0].id }) && Set(jobs.map(\.id)).count != jobs.count {
             // Some traces repeat job numbers; ids must be unique: use the line order instead.
             for k in jobs.indices { jobs[k].id = k + 1 }
         }
@@ -138,23 +148,32 @@ extension Workload {
         (4, Double(maxNodes), "allocated processors"), (7, Double(maxNodes), "requested processors"),
         (8, Time.maxSeconds, "requested time"), (11, 1e15, "user id"), (12, 1e15, "group id"),
     ]
+    /// `swfLimits` without the names (checked on every line; the names only on failure).
+    private static let swfLimitValues: [(Int, Double)] = swfLimits.map { ($0.0, $0.1) }
 
-    /// Parses a decimal number (optional sign, digits, optional fraction) without allocating.
-    private static func parseNumber(_ b: UnsafeBufferPointer<UInt8>, _ lo: Int, _ hi: Int) -> Double? {
+    /// Reads a decimal number (optional sign, digits, optional fraction) at `lo`, without
+    /// allocating. Returns the value (nil when there is no digit) and where reading stopped: the
+    /// caller checks that the token ends there.
+    @inline(__always)
+    private static func parseNumber(_ b: UnsafeBufferPointer<UInt8>, from lo: Int, below hi: Int) -> (Double?, Int) {
         var p = lo
         var neg = false
         if p < hi && (b[p] == 45 || b[p] == 43) { neg = b[p] == 45; p += 1 }
-        guard p < hi else { return nil }
         var whole: Double = 0
         var digits = 0
+        // Up to 15 digits in an integer, then exact in a Double: the same value as adding digit
+        // by digit in Double (every partial sum is below 2^53), without a conversion per digit.
+        var integer = 0
+        while p < hi && digits < 15 && b[p] >= 48 && b[p] <= 57 { integer = integer * 10 + Int(b[p] - 48); p += 1; digits += 1 }
+        whole = Double(integer)
         while p < hi && b[p] >= 48 && b[p] <= 57 { whole = whole * 10 + Double(b[p] - 48); p += 1; digits += 1 }
         if p < hi && b[p] == 46 {
             p += 1
             var scale = 0.1
             while p < hi && b[p] >= 48 && b[p] <= 57 { whole += Double(b[p] - 48) * scale; scale /= 10; p += 1; digits += 1 }
         }
-        guard digits > 0, p == hi else { return nil }
-        return neg ? -whole : whole
+        guard digits > 0 else { return (nil, p) }
+        return (neg ? -whole : whole, p)
     }
 }
 

@@ -55,10 +55,13 @@ public struct Workload: Sendable {
 
     /// Sorts jobs by submit time (stable) and renumbers `seq` to the array position.
     mutating func normalize() {
-        if !zip(jobs, jobs.dropFirst()).allSatisfy({ $0.submit <= $1.submit }) {
+        if !jobs.indices.dropFirst().allSatisfy({ jobs[$0 - 1].submit <= jobs[$0].submit }) {
             jobs = jobs.enumerated().sorted { ($0.element.submit, $0.offset) < ($1.element.submit, $1.offset) }.map(\.element)
         }
-        for i in jobs.indices { jobs[i].seq = i }
+        // Read first: writing to a shared array (the caller's) copies all of it.
+        if jobs.indices.contains(where: { jobs[$0].seq != $0 }) {
+            for i in jobs.indices { jobs[i].seq = i }
+        }
     }
 
     /// Skips the first `skip` jobs and keeps the next `take` (all when nil).
