@@ -10,14 +10,13 @@
 /// is rebuilt (O(window)) when a sequence number falls outside it, and the index is off (nil)
 /// when the queued jobs span more than `maxLeaves` sequence numbers.
 public struct CandidateIndex: Sendable {
-    /// The widest window kept (24 MiB of tables); wider queues scan instead.
+    /// The widest window kept (32 MiB of tables); wider queues scan instead.
     static let maxLeaves = 1 << 20
     private(set) var base = 0
     private(set) var leaves = 0
-    /// Per tree node (root 1, leaves at `leaves + k`): the smallest processor count below it,
-    /// clamped below `Int32.max` (a lower bound); `Int32.max` marks a sequence number with no
-    /// queued job.
-    private var cpus: [Int32] = []
+    /// Per tree node (root 1, leaves at `leaves + k`): the smallest processor count below it;
+    /// `Int.max` marks a sequence number with no queued job (no job that large ever fits).
+    private var cpus: [Int] = []
     /// Per tree node: the smallest estimate of a pooled job below it; `Int64.min` when a job
     /// that is not pooled is below it (such a job is never passed over for its estimate).
     private var estimate: [Int64] = []
@@ -47,14 +46,11 @@ public struct CandidateIndex: Sendable {
     private init(base: Int, leaves: Int) {
         self.base = base
         self.leaves = leaves
-        cpus = [Int32](repeating: .max, count: 2 * leaves)
+        cpus = [Int](repeating: .max, count: 2 * leaves)
         estimate = [Int64](repeating: .max, count: 2 * leaves)
     }
 
-    /// The largest count kept: counts above it are kept as it (a lower bound; the caller checks
-    /// the job itself), and `Int32.max` stays free to mark an empty leaf.
-    static let largest = Int(Int32.max) - 1
-    @inline(__always) private static func clamp(_ c: Int) -> Int32 { Int32(min(max(c, 0), largest)) }
+    @inline(__always) private static func clamp(_ c: Int) -> Int { max(c, 0) }
     @inline(__always) private static func estimateKey(_ j: Job) -> Int64 { j.request.isPooled ? j.estimate : .min }
 
     /// Records a queued job. False when its `seq` lies outside the window (rebuild instead).
@@ -72,7 +68,7 @@ public struct CandidateIndex: Sendable {
         set(k, .max, .max)
     }
 
-    private mutating func set(_ k: Int, _ c: Int32, _ e: Int64) {
+    private mutating func set(_ k: Int, _ c: Int, _ e: Int64) {
         var i = leaves + k
         cpus[i] = c
         estimate[i] = e
@@ -88,15 +84,14 @@ public struct CandidateIndex: Sendable {
     /// The smallest queued `seq >= from` whose job EASY would not pass over: it asks at most
     /// `free` processors and, when `limited`, also at most `spare` processors or an estimate of
     /// at most `within` (or it is not pooled). Subtrees whose minima fail the test are skipped
-    /// whole. O(log window) per subtree skipped on the way. May return a job larger than `free`
-    /// when `free` is beyond `largest` (the caller checks the job); never a `seq` not queued.
+    /// whole. O(log window) per subtree skipped on the way. Never a `seq` not queued.
     func next(from: Int, free: Int, limited: Bool, spare: Int, within: Int64) -> Int? {
-        let free = min(free, Self.largest)
+        let free = min(free, Int.max - 1)
         var k = from - base
         if k < 0 { k = 0 }
         guard k < leaves else { return nil }
         @inline(__always) func possible(_ i: Int) -> Bool {
-            let c = Int(cpus[i])
+            let c = cpus[i]
             return c <= free && (!limited || c <= spare || estimate[i] <= within)
         }
         var i = leaves + k

@@ -1,23 +1,3 @@
-/// Errors from the engine's mutation methods: a caller asked for something impossible.
-/// These are bugs in the caller (or bad input that must be rejected before), never normal flow.
-public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
-    case unknownJob(JobID)
-    case duplicateJob(JobID)
-    case unknownNode(NodeID)
-    case allocationDoesNotFit(JobID, NodeID)
-    case notRunning(JobID)
-
-    public var description: String {
-        switch self {
-        case .unknownJob(let j): "job \(j) is not queued"
-        case .duplicateJob(let j): "job \(j) was already submitted"
-        case .unknownNode(let n): "node \(n) does not exist"
-        case .allocationDoesNotFit(let j, let n): "job \(j) does not fit on node \(n)"
-        case .notRunning(let j): "job \(j) is not running"
-        }
-    }
-}
-
 import DequeModule
 
 /// The whole state the policies see: nodes, the queue, running jobs and per-user usage.
@@ -86,8 +66,9 @@ public struct ClusterState: Sendable {
     /// sequence numbers.
     public private(set) var candidates: CandidateIndex?
     public private(set) var indexesCandidates = false
-    /// Submits since the index was found too wide, and how many to wait for before trying
-    /// again (the queue's length then): rebuilding costs O(queue), so at most O(1) a submit.
+    /// Submits since the index was found too wide, and the queue's length then: it is tried
+    /// again after that many submits or as many as are queued now, whichever is fewer, so
+    /// rebuilding (O(queue)) costs O(1) a submit.
     private var candidateRetry = 0
     private var candidateRetryAfter = 0
 
@@ -207,7 +188,7 @@ public struct ClusterState: Sendable {
         if candidates?.insert(job) == true { return }
         if candidates == nil {
             candidateRetry += 1
-            guard candidateRetry >= candidateRetryAfter else { return }
+            guard candidateRetry >= min(candidateRetryAfter, queue.count) else { return }
         }
         candidateRetry = 0
         candidates = CandidateIndex(queue)
@@ -250,8 +231,17 @@ public struct ClusterState: Sendable {
     /// decision order. Validates everything before changing anything.
     @discardableResult
     public mutating func startAll(_ decisions: [StartDecision], now: Instant) throws(EngineError) -> [RunningJob] {
+        var out: [RunningJob] = []
+        try startAll(decisions, now: now, into: &out)
+        return out
+    }
+
+    /// `startAll`, appending the started jobs to `out` (emptied first; a caller's buffer kept
+    /// between passes).
+    public mutating func startAll(_ decisions: [StartDecision], now: Instant, into out: inout [RunningJob]) throws(EngineError) {
         version &+= 1
-        guard !decisions.isEmpty else { return [] }
+        out.removeAll(keepingCapacity: true)
+        guard !decisions.isEmpty else { return }
         // Validate by subtracting from `freeByNode` in place (no O(nodes) copy per pass); on a
         // failure everything subtracted so far is given back before throwing.
         var failure: EngineError?
@@ -284,7 +274,6 @@ public struct ClusterState: Sendable {
         if isPrefix {
             for (k, d) in decisions.enumerated() where queue[k].id != d.job { isPrefix = false; break }
         }
-        var out: [RunningJob] = []
         out.reserveCapacity(decisions.count)
         if isPrefix {
             for (k, d) in decisions.enumerated() { out.append(RunningJob(job: queue[k], allocation: d.allocation, start: now)) }
@@ -357,7 +346,6 @@ public struct ClusterState: Sendable {
             left(r.job)
             place(r, now: now, mirrorTaken: true)
         }
-        return out
     }
 
     /// Re-attaches a job that is known to be running (rebuilding live state after a restart).
@@ -448,38 +436,4 @@ public struct ClusterState: Sendable {
         left(job)
         return job
     }
-
-    // MARK: queries
-
-    /// Whether the job's dependencies allow it to start: nil when ready.
-    public func dependencyBlock(_ job: Job) -> PendingReason? {
-        for d in job.dependencies {
-            switch outcomes[d] {
-            case .succeeded?: continue
-            case nil: return .dependency(d)
-            default: return .dependencyFailed(d)
-            }
-        }
-        return nil
-    }
-
-    /// Whether some combination of nodes that are not down could ever host the job if the
-    /// cluster were empty. O(1) for pooled jobs, O(nodes) otherwise.
-    public func couldEverHost(_ r: ResourceRequest) -> Bool {
-        if r.isPooled { return r.cpus <= liveCapacityCPUs }
-        if r.spread {
-            let per = r.memoryPerCPU
-            var total = 0
-            for n in nodes where n.status != .down && n.spec.offers(r.labels) {
-                let c = n.spec.capacity
-                total += per > 0 ? min(c.cpus, c.memoryMB / per) : c.cpus
-                if total >= r.cpus { return true }
-            }
-            return false
-        }
-        return nodes.contains { $0.status != .down && $0.spec.offers(r.labels) && r.resources.fits(in: $0.spec.capacity) }
-    }
-
-    /// Total processors in running allocations.
-    public var busyCPUs: Int { running.values.reduce(0) { $0 + $1.allocation.total.cpus } }
 }

@@ -53,6 +53,8 @@ public struct ComposedPolicy: SchedulingPolicy {
     var nodeProfile = false
     /// The queue order's tables, kept between passes.
     var orderScratch = OrderScratch()
+    /// The last pass's decision buffers, reused by the next.
+    var buffers = PassBuffers()
 
     public init(order: QueueOrder, placement: PlacementKind = .firstFit, backfill: BackfillKind = .none,
                 options: PolicyOptions = PolicyOptions()) {
@@ -88,12 +90,14 @@ public struct ComposedPolicy: SchedulingPolicy {
         let prefix = !explain && (backfill == .none || (backfill == .easy && ctx.view.totalCPUs == 0))
         let ordered = order.arrange(state, now: now, reusing: &orderScratch, prefix: prefix)
         ctx.recordsStarts = backfill == .easy || backfill == .conservative
+        ctx.reuse(&buffers)
         switch backfill {
         case .none: strict(ordered, state, &ctx)
         case .any: greedy(ordered, state, &ctx)
         case .easy: easy(ordered, state, &ctx)
         case .conservative: conservative(ordered, state, &ctx)
         }
+        buffers.keep(ctx)
         return ctx.pass
     }
 

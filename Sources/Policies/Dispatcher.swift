@@ -55,6 +55,9 @@ public struct Dispatcher: Sendable {
     public private(set) var nextWake: Instant?
     /// Passes run so far.
     public private(set) var passes = 0
+    /// The started jobs of the last pass; its storage is reused by the next (the driver has
+    /// dropped the last `AppliedPass` by then).
+    var startedBuffer: [RunningJob] = []
     var scheduledVersion = -1
     var forced = true
     var nextSeq = 0
@@ -93,7 +96,8 @@ public struct Dispatcher: Sendable {
         out.reservations = decided.reservations
         out.pending = decided.pending
         for d in decided.doomed where state.dequeue(d, status: .failed) != nil { out.doomed.append(d) }
-        out.started = try state.startAll(decided.starts, now: now)
+        try state.startAll(decided.starts, now: now, into: &startedBuffer)
+        out.started = startedBuffer
         if holdsOffers {
             for r in out.started {
                 offers[r.job.id] = Offer(job: r.job.id, allocation: r.allocation, at: now, seq: nextSeq)

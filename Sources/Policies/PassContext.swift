@@ -29,6 +29,14 @@ package struct PassContext {
         }
     }
 
+    /// Takes emptied buffers for its decisions from the policy (`PassBuffers`).
+    package mutating func reuse(_ b: inout PassBuffers) {
+        b.starts.removeAll(keepingCapacity: true)
+        b.started.removeAll(keepingCapacity: true)
+        swap(&pass.starts, &b.starts)
+        swap(&started, &b.started)
+    }
+
     /// Reasons a job may not start regardless of resources: dependencies and the user cap.
     package func gate(_ job: Job, _ state: ClusterState) -> PendingReason? {
         if !job.dependencies.isEmpty, let r = state.dependencyBlock(job) { return r }
@@ -117,5 +125,22 @@ package struct PassContext {
             return true
         }
         return out
+    }
+}
+
+/// A policy's decision buffers, kept from one pass to the next. The caller drops a pass's
+/// result before it asks for the next pass, so by then the policy holds the only reference and
+/// the next pass appends to the same storage: a pass allocates nothing for its decisions once
+/// the buffers have grown. (A caller that keeps a pass only makes the next one copy.)
+package struct PassBuffers: Sendable {
+    var starts: [StartDecision] = []
+    var started: [Release] = []
+
+    package init() {}
+
+    /// Keeps references to the buffers of a finished pass.
+    package mutating func keep(_ ctx: PassContext) {
+        starts = ctx.pass.starts
+        started = ctx.started
     }
 }

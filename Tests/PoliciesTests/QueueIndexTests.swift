@@ -381,7 +381,7 @@ struct QueueIndexTests {
         func newJob(_ seq: Int) -> Job {
             let cpus = switch rng.below(50) {
             case 0, 1: 0
-            case 2: 1 << 40  // clamped in the tree
+            case 2: 1 << 40  // larger than any free count the queries use
             case 3: Int(Int32.max)
             default: 1 + rng.below(24)
             }
@@ -669,8 +669,8 @@ struct QueueIndexTests {
 
     @Test("with Int32.max or more processors free, the candidate index still yields only queued jobs, and EASY decides as without it")
     func candidateIndexHugeFree() throws {
-        // Empty leaves hold Int32.max processors, as do jobs clamped to it: a threshold at or
-        // above Int32.max must still not admit a sequence number that no queued job has.
+        // A threshold of Int32.max processors or more (far beyond any 32-bit count) must still
+        // not admit a sequence number that no queued job has.
         var a = ClusterState(halfLife: nil)
         a.nodeJoined(NodeSpec(name: "big", capacity: Resources(cpus: 1 << 32, memoryMB: 100)), now: 0)
         // A running job holds 60 of the node's 100 MiB.
