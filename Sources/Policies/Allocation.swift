@@ -31,6 +31,41 @@ public struct Slices: RandomAccessCollection, Hashable, Sendable, ExpressibleByA
         case .many(let a): a.count
         }
     }
+    /// Iterates without a switch per element (loops over a job's slices are the engine's
+    /// inner loops when jobs span many nodes).
+    public struct Iterator: IteratorProtocol {
+        @usableFromInline var single: Slice?
+        @usableFromInline var rest: IndexingIterator<[Slice]>
+
+        @inlinable init(single: Slice?, rest: IndexingIterator<[Slice]>) {
+            self.single = single
+            self.rest = rest
+        }
+
+        @inlinable public mutating func next() -> Slice? {
+            if let s = single {
+                single = nil
+                return s
+            }
+            return rest.next()
+        }
+    }
+
+    /// Calls `body` with each slice: a loop over the array itself, or one call.
+    @inlinable public func forEach(_ body: (Slice) throws -> Void) rethrows {
+        switch storage {
+        case .one(let s): try body(s)
+        case .many(let a): for s in a { try body(s) }
+        }
+    }
+
+    @inlinable public func makeIterator() -> Iterator {
+        switch storage {
+        case .one(let s): Iterator(single: s, rest: [Slice]().makeIterator())
+        case .many(let a): Iterator(single: nil, rest: a.makeIterator())
+        }
+    }
+
     @inlinable public subscript(i: Int) -> Slice {
         switch storage {
         case .one(let s):
@@ -50,7 +85,11 @@ public struct Allocation: Hashable, Sendable {
     @inlinable public init(one slice: Slice) { self.slices = Slices(one: slice) }
 
     /// Total resources over all slices.
-    public var total: Resources { slices.reduce(.zero) { $0 + $1.resources } }
+    public var total: Resources {
+        var t = Resources.zero
+        slices.forEach { t += $0.resources }
+        return t
+    }
 
     /// The nodes used, in order.
     public var nodes: [NodeID] { slices.map(\.node) }

@@ -41,7 +41,8 @@ public struct CapacityView: Sendable {
 
     /// Removes an allocation's resources (a job starts or is planned). O(slices).
     public mutating func take(_ a: Allocation) {
-        for s in a.slices where accepting[s.node] {
+        a.slices.forEach { s in
+            guard accepting[s.node] else { return }
             free[s.node] -= s.resources
             totalCPUs -= s.resources.cpus
             if free[s.node].cpus <= 0 { open.remove(s.node) }
@@ -50,7 +51,8 @@ public struct CapacityView: Sendable {
 
     /// Returns an allocation's resources (a running job is projected to end). O(slices).
     public mutating func give(_ a: Allocation) {
-        for s in a.slices where accepting[s.node] {
+        a.slices.forEach { s in
+            guard accepting[s.node] else { return }
             free[s.node] += s.resources
             totalCPUs += s.resources.cpus
             if free[s.node].cpus > 0 { open.insert(s.node) }

@@ -373,7 +373,7 @@ public struct ClusterState: Sendable {
     /// (`startAll` validated by subtracting in place).
     private mutating func place(_ r: RunningJob, now: Instant, mirrorTaken: Bool = false) {
         var cpus = 0
-        for s in r.allocation.slices {
+        r.allocation.slices.forEach { s in
             cpus += s.resources.cpus
             nodes[s.node].free -= s.resources
             if !mirrorTaken { freeByNode[s.node] -= s.resources }
@@ -393,7 +393,7 @@ public struct ClusterState: Sendable {
     /// Gives back a running job's resources; `r` has already left `running`.
     private mutating func release(_ r: RunningJob, now: Instant) {
         var cpus = 0
-        for s in r.allocation.slices {
+        r.allocation.slices.forEach { s in
             adjustFree(s.node, by: s.resources, adding: true)
             nodes[s.node].runningJobs -= 1
             cpus += s.resources.cpus

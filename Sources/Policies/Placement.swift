@@ -190,33 +190,37 @@ public struct Placement: Sendable {
     /// taking nodes by (usable, index) until the job is placed (or the single tightest node
     /// that holds it all). Counting processors per usable amount gives the amount `cut` at
     /// which the job is complete; nodes with less are taken whole, nodes with exactly `cut` in
-    /// index order until the job is placed, and the slices come out in node order. Two passes
-    /// over open nodes, O(open nodes + largest usable amount). `.some(nil)` when the job does
+    /// index order until the job is placed, and the slices come out in node order. Three
+    /// passes over open nodes (the first finds a node that holds it all), O(open nodes +
+    /// largest usable amount). `.some(nil)` when the job does
     /// not fit; nil when a node's usable amount is too large to count (the caller sorts).
     private func bestFitSpread(_ r: ResourceRequest, _ view: CapacityView, _ usable: (Int) -> Int) -> Allocation?? {
         let n = view.free.count
-        var total = 0
+        var total = 0, largest = 0
         var tight = -1, tightU = 0
-        var count = [Int](repeating: 0, count: 17)
-        let counted = view.open.forEach(in: 0, n) { i in
+        _ = view.open.forEach(in: 0, n) { i in
             let u = usable(i)
-            guard u > 0 else { return true }
-            total += u
-            if u >= r.cpus && (tight < 0 || u < tightU) { tight = i; tightU = u }
-            if u >= count.count {
-                guard u <= 1 << 16 else { return false }
-                count.append(contentsOf: repeatElement(0, count: u + 1 - count.count))
+            if u > 0 {
+                total += u
+                largest = max(largest, u)
+                if u >= r.cpus && (tight < 0 || u < tightU) { tight = i; tightU = u }
             }
-            count[u] += 1
             return true
         }
-        guard counted else { return nil }
         let per = r.memoryPerCPU
         @inline(__always) func slice(_ i: Int, _ k: Int) -> Slice {
             Slice(node: i, resources: Resources(cpus: k, memoryMB: k * per, gpus: 0))
         }
         if tight >= 0 { return .some(Allocation(one: slice(tight, r.cpus))) }
         guard total >= r.cpus else { return .some(nil) }
+        // Only a job spread over several nodes gets here, so no node holds it: every usable
+        // amount is below the job's size.
+        guard largest <= 1 << 16 else { return nil }
+        var count = [Int](repeating: 0, count: largest + 1)
+        _ = view.open.forEach(in: 0, n) { i in
+            count[usable(i)] += 1
+            return true
+        }
         // The smallest amount `cut` such that nodes with at most `cut` hold the job.
         var cut = 1, below = 0
         while below + count[cut] * cut < r.cpus {
