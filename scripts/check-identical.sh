@@ -13,7 +13,10 @@
 # 256×1 nodes, Poisson on 16×16). Exit 0 when every output is identical, 1 otherwise.
 set -u
 A=${1:?before binary}; B=${2:?after binary}
-W=${3:-$(mktemp -d /tmp/check-identical.XXXXXX)}
+# Outputs take several GB (traces with decisions): a work directory the script made itself is
+# removed when everything is identical; a given one, or any on failure, is kept.
+own=0
+if [ -n "${3:-}" ]; then W=$3; else W=$(mktemp -d /tmp/check-identical.XXXXXX); own=1; fi
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$W/gen" "$W/a" "$W/b"
 "$A" workload generate --model lublin --jobs 3000 --nodes 256 --load 0.9 --seed 7 -o "$W/gen/lublin3k.swf" >/dev/null
@@ -100,5 +103,14 @@ for pol in fcfs+easy fairshare+conservative sjf+any:best-fit; do
         done
     done
 done
-if [ $fail = 0 ]; then echo "IDENTICAL: $runs runs (and $plain of them without a trace), outputs in $W"; else echo "FAILED: outputs in $W"; fi
+if [ $fail = 0 ]; then
+    if [ $own = 1 ]; then
+        rm -rf "$W"
+        echo "IDENTICAL: $runs runs (and $plain of them without a trace)"
+    else
+        echo "IDENTICAL: $runs runs (and $plain of them without a trace), outputs in $W"
+    fi
+else
+    echo "FAILED: outputs in $W"
+fi
 exit $fail
