@@ -4,7 +4,9 @@ extension ComposedPolicy {
     /// (including those started in this pass) after which it fits. A later job starts now if it
     /// fits and either ends by the shadow time or leaves enough at the shadow time for the head.
     /// O(q + running jobs visited) for pooled jobs (releases are kept ordered by the state);
-    /// non-pooled candidates add a placement each.
+    /// non-pooled candidates add a placement each. In the queue's own order, without explaining,
+    /// the jobs after the head cost O(log window) per candidate (`CandidateIndex`) instead of
+    /// O(q).
     mutating func easy(_ ordered: QueueOrdering, _ state: ClusterState, _ ctx: inout PassContext) {
         // The head's id, request and size, kept apart so the scan copies no `Job` per candidate.
         var headID: JobID?
