@@ -31,16 +31,36 @@ public enum Report {
 
     public static let jobsHeader = "job_id,user,cpus,submit_s,start_s,end_s,wait_s,runtime_s,estimate_s,slowdown,bounded_slowdown,status"
 
-    /// One row per job, in order of job id.
+    /// One row per job, in order of job id. The same text as formatting each row with
+    /// `seconds`, `number` and `field`, written as bytes into one buffer (a million rows are
+    /// formatted in a fraction of the time string interpolation takes).
     public static func jobsCSV(_ r: SimulationResult) -> String {
-        var out = jobsHeader + "\n"
-        out.reserveCapacity(r.records.count * 64)
+        var out: [UInt8] = []
+        out.reserveCapacity(r.records.count * 80 + 128)
+        out.append(contentsOf: jobsHeader.utf8)
+        out.append(10)
+        let users = r.users.map { Array(field($0).utf8) }
         for j in r.records.sorted(by: { $0.id < $1.id }) {
-            out += "\(j.id),\(field(r.users[j.user])),\(j.cpus),\(seconds(j.submit)),\(seconds(j.start)),\(seconds(j.end)),"
-            out += "\(seconds(j.wait)),\(seconds(j.runtime)),\(seconds(j.estimate)),\(number(j.slowdown)),"
-            out += "\(number(j.boundedSlowdown())),\(j.status.rawValue)\n"
+            CSVBytes.integer(j.id, &out)
+            out.append(44)
+            if users.indices.contains(j.user) { out.append(contentsOf: users[j.user]) }
+            out.append(44)
+            CSVBytes.integer(j.cpus, &out)
+            CSVBytes.secondsField(j.submit, &out)
+            CSVBytes.secondsField(j.start, &out)
+            CSVBytes.secondsField(j.end, &out)
+            CSVBytes.secondsField(j.wait, &out)
+            CSVBytes.secondsField(j.runtime, &out)
+            CSVBytes.secondsField(j.estimate, &out)
+            out.append(44)
+            CSVBytes.number(j.slowdown, &out)
+            out.append(44)
+            CSVBytes.number(j.boundedSlowdown(), &out)
+            out.append(44)
+            out.append(contentsOf: j.status.rawValue.utf8)
+            out.append(10)
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     public static let summaryHeader = "workload,policy,jobs,mean_wait_s,median_wait_s,p95_wait_s,max_wait_s,mean_bounded_slowdown,mean_slowdown,utilization,makespan_s,jain_fairness,rejected,dependency_failed,unfinished,restarts,events,passes,wall_s,events_per_s"
@@ -178,5 +198,65 @@ extension Report {
             }.joined(separator: "  ")
             return k == 0 ? line + "\n" + String(repeating: "-", count: line.count) : line
         }.joined(separator: "\n")
+    }
+}
+
+/// `Report.seconds`, `Report.number` and integers written as UTF-8 bytes, for CSV files of a
+/// million rows.
+enum CSVBytes {
+    /// The decimal digits of `n`, with a sign when negative (`String(n)`).
+    @inline(__always)
+    static func integer<I: FixedWidthInteger & SignedInteger>(_ n: I, _ out: inout [UInt8]) {
+        if n < 0 { out.append(45) }
+        var m = n.magnitude
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                      UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var k = 0
+        withUnsafeMutableBytes(of: &digits) { d in
+            repeat {
+                d[k] = UInt8(truncatingIfNeeded: m % 10) + 48
+                m /= 10
+                k += 1
+            } while m > 0
+            while k > 0 {
+                k -= 1
+                out.append(d[k])
+            }
+        }
+    }
+
+    /// `Report.seconds(us)`: whole seconds as an integer, else up to six decimals without
+    /// trailing zeros.
+    static func seconds(_ us: Micros, _ out: inout [UInt8]) {
+        if us % Time.second == 0 { integer(us / Time.second, &out); return }
+        if us < 0 { out.append(45) }
+        let a = us.magnitude
+        integer(Int64(a / UInt64(Time.second)), &out)
+        out.append(46)
+        var frac = a % UInt64(Time.second)
+        var width = 6
+        while frac % 10 == 0 { frac /= 10; width -= 1 }
+        // `width` digits of `frac`, zero-padded on the left.
+        var p = UInt64(1)
+        for _ in 1..<width { p *= 10 }
+        while p > 0 {
+            out.append(UInt8(truncatingIfNeeded: (frac / p) % 10) + 48)
+            p /= 10
+        }
+    }
+
+    /// A comma, then `seconds(us)`.
+    @inline(__always)
+    static func secondsField(_ us: Micros, _ out: inout [UInt8]) {
+        out.append(44)
+        seconds(us, &out)
+    }
+
+    /// `Report.number(x)`.
+    static func number(_ x: Double, _ out: inout [UInt8]) {
+        if x.isNaN { out.append(contentsOf: "NA".utf8); return }
+        if x == x.rounded() && abs(x) < 1e15 { integer(Int64(x), &out); return }
+        out.append(contentsOf: x.description.utf8)
     }
 }
