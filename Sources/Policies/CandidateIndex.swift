@@ -87,8 +87,9 @@ public struct CandidateIndex: Sendable {
     /// whole. O(log window) per subtree skipped on the way. Never a `seq` not queued.
     func next(from: Int, free: Int, limited: Bool, spare: Int, within: Int64) -> Int? {
         let free = min(free, Int.max - 1)
-        var k = from - base
-        if k < 0 { k = 0 }
+        // (Any `from`: below the window starts at its first leaf, beyond it finds nothing.)
+        let (d, over) = from.subtractingReportingOverflow(base)
+        let k = over ? (from < base ? 0 : Int.max) : max(d, 0)
         guard k < leaves else { return nil }
         @inline(__always) func possible(_ i: Int) -> Bool {
             let c = cpus[i]

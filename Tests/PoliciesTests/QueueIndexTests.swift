@@ -1009,4 +1009,17 @@ struct QueueIndexTests {
             #expect(run(p, s, explain: false).doomed == [dependent.id], "\(p.name)")
         }
     }
+
+    @Test("CandidateIndex.next takes any start: Int.min reads from the window's first leaf, Int.max finds nothing")
+    func candidateIndexExtremeStarts() throws {
+        var s = ClusterState(halfLife: nil)
+        s.nodeJoined(NodeSpec(name: "n", capacity: Resources(cpus: 8)), now: 0)
+        for seq in [1_000, 1_003, 1_010] { s.submit(job(seq: seq, pooled(2)), now: 0) }
+        s.indexCandidates()
+        let c = try #require(s.candidates)
+        #expect(c.next(from: .min, free: 8, limited: false, spare: 0, within: 0) == 1_000)
+        #expect(c.next(from: .max, free: 8, limited: false, spare: 0, within: 0) == nil)
+        #expect(c.next(from: 1_001, free: 8, limited: false, spare: 0, within: 0) == 1_003)
+        #expect(c.next(from: .min, free: 1, limited: false, spare: 0, within: 0) == nil)
+    }
 }
