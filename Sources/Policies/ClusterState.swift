@@ -220,8 +220,7 @@ public struct ClusterState: Sendable {
             guard nodes.indices.contains(s.node) else { throw .unknownNode(s.node) }
             guard s.resources.fits(in: nodes[s.node].free) else { throw .allocationDoesNotFit(id, s.node) }
         }
-        let job = queue.remove(at: qi)
-        queueKeys.remove(at: qi)
+        let job = removeQueued(at: qi)
         left(job)
         place(RunningJob(job: job, allocation: allocation, start: now), now: now)
     }
@@ -284,8 +283,7 @@ public struct ClusterState: Sendable {
             // hint holds: no search. O(k log k + k × queue moves).
             if decisions.count == 1 {
                 let p = decisions[0].queueIndex
-                out.append(RunningJob(job: queue.remove(at: p), allocation: decisions[0].allocation, start: now))
-                queueKeys.remove(at: p)
+                out.append(RunningJob(job: removeQueued(at: p), allocation: decisions[0].allocation, start: now))
             } else {
                 let pos = decisions.map(\.queueIndex).sorted(by: >)
                 for k in 1..<pos.count where pos[k] == pos[k - 1] {
@@ -293,10 +291,7 @@ public struct ClusterState: Sendable {
                     throw .duplicateJob(decisions[0].job)
                 }
                 for d in decisions { out.append(RunningJob(job: queue[d.queueIndex], allocation: d.allocation, start: now)) }
-                for p in pos {
-                    queue.remove(at: p)
-                    queueKeys.remove(at: p)
-                }
+                for p in pos { removeQueued(at: p) }
             }
         } else if decisions.count <= 16 {
             // A few starts (a backfilling pass): find their positions in one scan that stops
@@ -325,10 +320,7 @@ public struct ClusterState: Sendable {
                 throw .unknownJob(decisions[d].job)
             }
             for (d, p) in zip(decisions, pos) { out.append(RunningJob(job: queue[p], allocation: d.allocation, start: now)) }
-            for p in pos.sorted(by: >) {
-                queue.remove(at: p)
-                queueKeys.remove(at: p)
-            }
+            for p in pos.sorted(by: >) { removeQueued(at: p) }
         } else {
             let ids = Set(decisions.map(\.job))
             guard ids.count == decisions.count else { undo(); throw .duplicateJob(decisions[0].job) }
@@ -352,10 +344,16 @@ public struct ClusterState: Sendable {
     public mutating func adoptRunning(_ job: Job, on allocation: Allocation, since start: Instant, now: Instant) {
         version &+= 1
         if let i = queue.firstIndex(where: { $0.id == job.id }) {
-            left(queue.remove(at: i))
-            queueKeys.remove(at: i)
+            left(removeQueued(at: i))
         }
         place(RunningJob(job: job, allocation: allocation, start: start), now: now)
+    }
+
+    /// Removes the job at queue position `i` from the queue and its mirror (`queueKeys`).
+    @discardableResult
+    private mutating func removeQueued(at i: Int) -> Job {
+        queueKeys.remove(at: i)
+        return queue.remove(at: i)
     }
 
     /// Bookkeeping for a job leaving the queue.
@@ -431,8 +429,7 @@ public struct ClusterState: Sendable {
         version &+= 1
         guard let i = queue.firstIndex(where: { $0.id == id }) else { return nil }
         if keepAllOutcomes || watched.contains(id) { outcomes[id] = status }
-        let job = queue.remove(at: i)
-        queueKeys.remove(at: i)
+        let job = removeQueued(at: i)
         left(job)
         return job
     }

@@ -46,8 +46,7 @@ extension ComposedPolicy {
                 // Nothing more can start; a job larger than what is free cannot backfill; and a
                 // pooled job that ends after the shadow time and would take what a pooled head
                 // needs is refused below without side effects, so skip it before copying it.
-                // (No queued job, started ones included, asks at most what is free: none fits.)
-                if ctx.view.totalCPUs == 0 || state.queuedSizes.smallest > ctx.view.totalCPUs { return }
+                if ctx.nothingFits(state) { return }
                 let key = state.queueKeys[i]
                 if key.cpus > ctx.view.totalCPUs { continue }
                 if headPooled && projectedCPUs - key.cpus < headCPUs && shadow != .max
@@ -76,7 +75,7 @@ extension ComposedPolicy {
                 if shadow != .max { ctx.pass.reservations.append((job.id, shadow)) }
                 // With nothing free no later job can start (the check at the top of the loop,
                 // made here so that a lazy order is not read further).
-                if !ctx.explain && (ctx.view.totalCPUs == 0 || state.queuedSizes.smallest > ctx.view.totalCPUs) { return }
+                if !ctx.explain && ctx.nothingFits(state) { return }
                 continue
             }
             let endsInTime = shadow == .max || ctx.now + job.estimate <= shadow

@@ -144,7 +144,7 @@ public struct ComposedPolicy: SchedulingPolicy {
     private mutating func greedy(_ ordered: QueueOrdering, _ state: ClusterState, _ ctx: inout PassContext) {
         for i in ordered {
             if !ctx.explain {
-                if ctx.view.totalCPUs == 0 || state.queuedSizes.smallest > ctx.view.totalCPUs { return }
+                if ctx.nothingFits(state) { return }
                 if state.queueKeys[i].cpus > ctx.view.totalCPUs { continue }
             }
             let job = state.queue[i]

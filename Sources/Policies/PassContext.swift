@@ -44,6 +44,12 @@ package struct PassContext {
         return nil
     }
 
+    /// No queued job (those started in this pass included) asks at most what is still free:
+    /// nothing more can start in this pass. O(1).
+    @inline(__always) package func nothingFits(_ state: ClusterState) -> Bool {
+        view.totalCPUs == 0 || state.queuedSizes.smallest > view.totalCPUs
+    }
+
     /// Queued job `i` asks more processors than all nodes that are not down hold, so it can
     /// never start here (`whyNot` says never-eligible) and starts nothing now: a pass that does
     /// not explain passes over it before copying it. With no node up, every job that needs a

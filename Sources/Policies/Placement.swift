@@ -192,8 +192,8 @@ public struct Placement: Sendable {
     /// which the job is complete; nodes with less are taken whole, nodes with exactly `cut` in
     /// index order until the job is placed, and the slices come out in node order. Three
     /// passes over open nodes (the first finds a node that holds it all), O(open nodes +
-    /// largest usable amount). `.some(nil)` when the job does
-    /// not fit; nil when a node's usable amount is too large to count (the caller sorts).
+    /// largest usable amount). `.some(nil)` when the job does not fit; nil when a node's
+    /// usable amount is too large to count (the caller sorts).
     private func bestFitSpread(_ r: ResourceRequest, _ view: CapacityView, _ usable: (Int) -> Int) -> Allocation?? {
         let n = view.free.count
         var total = 0, largest = 0

@@ -5,20 +5,16 @@ import Policies
 public enum Report {
     /// Microseconds as seconds: an integer when whole, else up to six decimals.
     public static func seconds(_ us: Micros) -> String {
-        if us % Time.second == 0 { return String(us / Time.second) }
-        let sign = us < 0 ? "-" : ""
-        let a = abs(us)
-        var frac = String(a % Time.second)
-        frac = String(repeating: "0", count: 6 - frac.count) + frac
-        while frac.hasSuffix("0") { frac.removeLast() }
-        return "\(sign)\(a / Time.second).\(frac)"
+        var out: [UInt8] = []
+        CSVBytes.seconds(us, &out)
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// A number for CSV: shortest round-trip decimal, so values are exact and reproducible.
     public static func number(_ x: Double) -> String {
-        if x.isNaN { return "NA" }
-        if x == x.rounded() && abs(x) < 1e15 { return String(Int64(x)) }
-        return "\(x)"
+        var out: [UInt8] = []
+        CSVBytes.number(x, &out)
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// A CSV field, quoted when needed.
@@ -31,9 +27,8 @@ public enum Report {
 
     public static let jobsHeader = "job_id,user,cpus,submit_s,start_s,end_s,wait_s,runtime_s,estimate_s,slowdown,bounded_slowdown,status"
 
-    /// One row per job, in order of job id. The same text as formatting each row with
-    /// `seconds`, `number` and `field`, written as bytes into one buffer (a million rows are
-    /// formatted in a fraction of the time string interpolation takes).
+    /// One row per job, in order of job id, written as bytes into one buffer (a million rows
+    /// are formatted in a fraction of the time string interpolation takes).
     public static func jobsCSV(_ r: SimulationResult) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(r.records.count * 80 + 128)
@@ -201,8 +196,8 @@ extension Report {
     }
 }
 
-/// `Report.seconds`, `Report.number` and integers written as UTF-8 bytes, for CSV files of a
-/// million rows.
+/// The formatting of numbers in reports and CSV, written as UTF-8 bytes (CSV files of a
+/// million rows are written this way; `Report.seconds` and `Report.number` wrap it).
 enum CSVBytes {
     /// The decimal digits of `n`, with a sign when negative (`String(n)`).
     @inline(__always)
@@ -226,7 +221,7 @@ enum CSVBytes {
         }
     }
 
-    /// `Report.seconds(us)`: whole seconds as an integer, else up to six decimals without
+    /// Microseconds as seconds: whole seconds as an integer, else up to six decimals without
     /// trailing zeros.
     static func seconds(_ us: Micros, _ out: inout [UInt8]) {
         if us % Time.second == 0 { integer(us / Time.second, &out); return }
@@ -253,7 +248,8 @@ enum CSVBytes {
         seconds(us, &out)
     }
 
-    /// `Report.number(x)`.
+    /// A number: NA for NaN, an integer when whole and below 10^15, else the shortest
+    /// round-trip decimal.
     static func number(_ x: Double, _ out: inout [UInt8]) {
         if x.isNaN { out.append(contentsOf: "NA".utf8); return }
         if x == x.rounded() && abs(x) < 1e15 { integer(Int64(x), &out); return }
